@@ -1,0 +1,10 @@
+/* cpu.h (x86): CPUID, MSRs, boot registers and the boot page tables. */
+#ifndef RINGVM_X86_CPU_H
+#define RINGVM_X86_CPU_H
+
+struct vm;
+
+/* cpu_boot_tables: write the boot GDT and the identity page tables (first 4 GiB). Dies on failure. */
+void cpu_boot_tables(struct vm *vm);
+
+#endif

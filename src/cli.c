@@ -1,0 +1,205 @@
+/* cli.c: getopt_long parsing of ringvm's options; every bad input gets one clear line. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#ifndef RINGVM_VERSION
+#define RINGVM_VERSION "0.0"
+#endif
+
+static const char cli_short[] = ":k:i:a:m:c:d:n:hV";
+
+static const struct option cli_long[] = {
+	{ "kernel", required_argument, NULL, 'k' },
+	{ "initrd", required_argument, NULL, 'i' },
+	{ "append", required_argument, NULL, 'a' },
+	{ "memory", required_argument, NULL, 'm' },
+	{ "cpus", required_argument, NULL, 'c' },
+	{ "disk", required_argument, NULL, 'd' },
+	{ "net", required_argument, NULL, 'n' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+void cli_usage(FILE *out)
+{
+	fputs("usage: ringvm -k kernel [-i initrd] [-a cmdline] [-m size] [-c cpus]\n"
+	    "              [-d disk] [-n net]\n"
+	    "\n"
+	    "  -k, --kernel FILE     Linux bzImage to boot (required)\n"
+	    "  -i, --initrd FILE     initramfs to load\n"
+	    "  -a, --append CMDLINE  kernel command line, after ringvm's defaults\n"
+	    "  -m, --memory SIZE     guest memory: 256M, 1G, ... (default 256M)\n"
+	    "  -c, --cpus N          number of vCPUs (default 1)\n"
+	    "  -d, --disk SPEC       virtio disk (reserved, not yet available)\n"
+	    "  -n, --net SPEC        virtio network (reserved, not yet available)\n"
+	    "  -h, --help            show this help\n"
+	    "  -V, --version         show the version\n"
+	    "\n"
+	    "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A. See ringvm(1).\n",
+	    out);
+}
+
+int cli_parse_size(const char *s, uint64_t *bytes)
+{
+	uint64_t val = 0, mul = 1ull << 20;
+	const char *p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*p); p++) {
+		/* Checked multiply-add: "18446744073709551616" must not wrap. */
+		if (__builtin_mul_overflow(val, 10, &val) ||
+		    __builtin_add_overflow(val, (uint64_t)(*p - '0'), &val))
+			return -ERANGE;
+	}
+	switch (tolower((unsigned char)*p)) {
+	case '\0': break;
+	case 'k': mul = 1ull << 10; p++; break;
+	case 'm': mul = 1ull << 20; p++; break;
+	case 'g': mul = 1ull << 30; p++; break;
+	case 't': mul = 1ull << 40; p++; break;
+	default: return -EINVAL;
+	}
+	/* Accept "M", "MB", "MiB" alike; nothing else may follow. */
+	if (*p == 'i' || *p == 'I')
+		p++;
+	if (*p == 'b' || *p == 'B')
+		p++;
+	if (*p)
+		return -EINVAL;
+	if (__builtin_mul_overflow(val, mul, bytes))
+		return -ERANGE;
+	return 0;
+}
+
+static enum cli_result cli_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static enum cli_result cli_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return CLI_ERROR;
+}
+
+/* cli_once: store a single-use option, refusing a repeat. */
+static int cli_once(const char **slot, const char *arg)
+{
+	if (*slot)
+		return -1;
+	*slot = arg;
+	return 0;
+}
+
+/* cli_optname: the option as the user spelled it, for messages. */
+static const char *cli_optname(int c, int longidx, char *buf, size_t len)
+{
+	if (longidx >= 0)
+		snprintf(buf, len, "--%s", cli_long[longidx].name);
+	else
+		snprintf(buf, len, "-%c", c);
+	return buf;
+}
+
+enum cli_result cli_parse(int argc, char **argv, struct rv_config *cfg,
+    FILE *out, char *err, size_t errlen)
+{
+	const char *mem = NULL, *cpus = NULL;
+	char name[32];
+	int c, longidx;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mem_size = RV_MEM_DEFAULT;
+	cfg->ncpus = 1;
+	opterr = 0;
+	optind = 0;	/* glibc: full reinitialisation, so tests can call us twice */
+	for (;;) {
+		longidx = -1;
+		c = getopt_long(argc, argv, cli_short, cli_long, &longidx);
+		if (c == -1)
+			break;
+		switch (c) {
+		case 'k':
+		case 'i':
+		case 'a': {
+			const char **slot = c == 'k' ? &cfg->kernel :
+			    c == 'i' ? &cfg->initrd : &cfg->append;
+
+			if (cli_once(slot, optarg))
+				return cli_err(err, errlen, "option %s given twice",
+				    cli_optname(c, longidx, name, sizeof(name)));
+			break;
+		}
+		case 'm':
+		case 'c':
+			if (cli_once(c == 'm' ? &mem : &cpus, optarg))
+				return cli_err(err, errlen, "option %s given twice",
+				    cli_optname(c, longidx, name, sizeof(name)));
+			break;
+		case 'd':
+		case 'n':
+			return cli_err(err, errlen,
+			    "option %s is reserved and not available yet",
+			    cli_optname(c, longidx, name, sizeof(name)));
+		case 'h':
+			cli_usage(out);
+			return CLI_EXIT_OK;
+		case 'V':
+			fprintf(out, "ringvm %s\n", RINGVM_VERSION);
+			return CLI_EXIT_OK;
+		case ':':
+			if (optopt)
+				return cli_err(err, errlen, "option -%c needs an argument", optopt);
+			return cli_err(err, errlen, "option %s needs an argument",
+			    argv[optind - 1]);
+		default:
+			if (optopt)
+				return cli_err(err, errlen,
+				    "unknown option '-%c' (see ringvm --help)", optopt);
+			return cli_err(err, errlen,
+			    "unknown option '%s' (see ringvm --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_err(err, errlen, "unexpected argument '%s' (see ringvm --help)",
+		    argv[optind]);
+	if (!cfg->kernel)
+		return cli_err(err, errlen, "no kernel given: use -k FILE (see ringvm --help)");
+	if (mem) {
+		int r = cli_parse_size(mem, &cfg->mem_size);
+
+		if (r == -ERANGE)
+			return cli_err(err, errlen, "memory size '%s' is too large", mem);
+		if (r)
+			return cli_err(err, errlen,
+			    "memory size '%s' is not a size (use e.g. 256M or 1G)", mem);
+		if (cfg->mem_size < RV_MEM_MIN)
+			return cli_err(err, errlen,
+			    "memory size '%s' is too small: the minimum is %lluM",
+			    mem, RV_MEM_MIN >> 20);
+	}
+	if (cpus) {
+		char *end;
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(cpus, &end, 10);
+		if (!isdigit((unsigned char)cpus[0]) || *end || errno)
+			return cli_err(err, errlen, "cpu count '%s' is not a number", cpus);
+		if (n == 0 || n > RV_MAX_VCPUS)
+			return cli_err(err, errlen,
+			    "cpu count %s is out of range: use 1 to %d", cpus, RV_MAX_VCPUS);
+		cfg->ncpus = (unsigned)n;
+	}
+	return CLI_RUN;
+}

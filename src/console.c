@@ -1,0 +1,257 @@
+/* console.c: stdin/stdout as the guest console: raw mode, escapes, bounded buffering. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "console.h"
+#include "log.h"
+#include "loop.h"
+#include "vm.h"
+
+#define CONSOLE_FLUSH_MS 2000	/* how long exit waits for a slow reader */
+
+static size_t console_room_in(struct console *c)
+{
+	if (!c->guest.room || c->in_eof)
+		return 0;
+	return c->guest.room(c->guest.dev);
+}
+
+/* console_update_in: watch stdin exactly when the guest can take bytes. */
+static void console_update_in(struct console *c)
+{
+	bool want = console_room_in(c) > 0;
+
+	if (!c->started)
+		return;
+	if (want && !ev_is_active(&c->in_watcher))
+		ev_io_start(c->vm->loop->ev, &c->in_watcher);
+	else if (!want && ev_is_active(&c->in_watcher))
+		ev_io_stop(c->vm->loop->ev, &c->in_watcher);
+}
+
+static void console_update_out(struct console *c)
+{
+	bool want = c->out_len > 0 && !c->out_dead;
+
+	if (!c->started)
+		return;
+	if (want && !ev_is_active(&c->out_watcher))
+		ev_io_start(c->vm->loop->ev, &c->out_watcher);
+	else if (!want && ev_is_active(&c->out_watcher))
+		ev_io_stop(c->vm->loop->ev, &c->out_watcher);
+}
+
+/*
+ * console_escape: filter terminal input for Ctrl-A commands in place.
+ * Returns the number of bytes left for the guest.
+ */
+static size_t console_escape(struct console *c, uint8_t *buf, size_t n)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t b = buf[i];
+
+		if (!c->escape) {
+			if (b == CONSOLE_ESCAPE)
+				c->escape = true;
+			else
+				buf[out++] = b;
+			continue;
+		}
+		c->escape = false;
+		if (b == 'x' || b == 'X') {
+			/* Quit as if interrupted, so scripts see 130. */
+			vm_request_stop(c->vm, RV_EXIT_SIGNAL + SIGINT);
+			return out;
+		}
+		/* Ctrl-A Ctrl-A sends one Ctrl-A; Ctrl-A and any other key sends that key. */
+		buf[out++] = b;
+	}
+	return out;
+}
+
+static void console_on_input(struct ev_loop *ev, ev_io *w, int revents)
+{
+	struct console *c = w->data;
+	uint8_t buf[256];
+	size_t room = console_room_in(c);
+	ssize_t n;
+
+	(void)ev;
+	(void)revents;
+	if (room > sizeof(buf))
+		room = sizeof(buf);
+	if (room == 0) {
+		console_update_in(c);
+		return;
+	}
+	n = read(c->in_fd, buf, room);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		log_warn("console: read from stdin");
+		c->in_eof = true;
+	} else if (n == 0) {
+		c->in_eof = true;
+	} else {
+		size_t keep = c->in_tty ? console_escape(c, buf, (size_t)n) : (size_t)n;
+
+		if (keep)
+			c->guest.input(c->guest.dev, buf, keep);
+	}
+	console_update_in(c);
+}
+
+/* console_write_some: one write of the ring's oldest contiguous bytes. Returns -errno or bytes. */
+static ssize_t console_write_some(struct console *c)
+{
+	size_t chunk = c->out_len;
+	ssize_t n;
+
+	if (c->out_head + chunk > sizeof(c->out))
+		chunk = sizeof(c->out) - c->out_head;
+	n = write(c->out_fd, c->out + c->out_head, chunk);
+	if (n < 0)
+		return -errno;
+	c->out_head = (c->out_head + (size_t)n) % sizeof(c->out);
+	c->out_len -= (size_t)n;
+	return n;
+}
+
+static void console_on_output(struct ev_loop *ev, ev_io *w, int revents)
+{
+	struct console *c = w->data;
+	ssize_t n = 0;
+
+	(void)ev;
+	(void)revents;
+	while (c->out_len && (n = console_write_some(c)) > 0)
+		;
+	if (n < 0 && n != -EAGAIN && n != -EINTR) {
+		/* A closed pipe or full disk: keep the guest running, drop its output. */
+		errno = (int)-n;
+		log_warn("console: write to stdout failed; dropping guest output from now on");
+		c->out_dead = true;
+		c->out_len = 0;
+	}
+	if (c->was_full && c->out_len < sizeof(c->out) / 2) {
+		c->was_full = false;
+		if (c->guest.drained)
+			c->guest.drained(c->guest.dev);
+	}
+	console_update_out(c);
+}
+
+void console_init(struct console *c, struct vm *vm, int in_fd, int out_fd)
+{
+	memset(c, 0, sizeof(*c));
+	c->vm = vm;
+	c->in_fd = in_fd;
+	c->out_fd = out_fd;
+	c->in_flags = c->out_flags = -1;
+	ev_io_init(&c->in_watcher, console_on_input, in_fd, EV_READ);
+	c->in_watcher.data = c;
+	ev_io_init(&c->out_watcher, console_on_output, out_fd, EV_WRITE);
+	c->out_watcher.data = c;
+	vm->console = c;
+}
+
+int console_start(struct console *c)
+{
+	c->in_flags = fcntl(c->in_fd, F_GETFL);
+	c->out_flags = fcntl(c->out_fd, F_GETFL);
+	if (c->in_flags < 0)
+		c->in_eof = true;	/* no stdin at all: no input */
+	if (c->out_flags < 0)
+		c->out_dead = true;
+	c->in_tty = c->in_flags >= 0 && isatty(c->in_fd);
+	if (c->in_tty && tcgetattr(c->in_fd, &c->termios) == 0) {
+		struct termios raw = c->termios;
+
+		cfmakeraw(&raw);
+		/* Keep output post-processing as QEMU does, so host-side lines stay aligned. */
+		raw.c_oflag |= OPOST;
+		if (tcsetattr(c->in_fd, TCSANOW, &raw) < 0)
+			return -errno;
+		c->saved_termios = true;
+	}
+	/* Non-blocking both ways: a stalled terminal or pipe must never block the loop. */
+	if (c->in_flags >= 0)
+		fcntl(c->in_fd, F_SETFL, c->in_flags | O_NONBLOCK);
+	if (c->out_flags >= 0)
+		fcntl(c->out_fd, F_SETFL, c->out_flags | O_NONBLOCK);
+	c->started = true;
+	console_update_in(c);
+	console_update_out(c);
+	return 0;
+}
+
+void console_attach(struct console *c, const struct console_guest *guest)
+{
+	c->guest = *guest;
+	console_update_in(c);
+}
+
+size_t console_out_room(const struct console *c)
+{
+	return sizeof(c->out) - c->out_len;
+}
+
+size_t console_put(struct console *c, const uint8_t *buf, size_t n)
+{
+	size_t room = console_out_room(c), take = n < room ? n : room;
+
+	if (c->out_dead)
+		return n;	/* nowhere to write: swallow, the guest must not stall */
+	for (size_t i = 0; i < take; i++)
+		c->out[(c->out_head + c->out_len + i) % sizeof(c->out)] = buf[i];
+	c->out_len += take;
+	if (take < n) {
+		c->out_dropped += n - take;
+		c->was_full = true;
+	} else if (c->out_len == sizeof(c->out)) {
+		c->was_full = true;
+	}
+	console_update_out(c);
+	return take;
+}
+
+void console_poll_input(struct console *c)
+{
+	console_update_in(c);
+}
+
+void console_fini(struct console *c)
+{
+	int waited = 0;
+
+	if (!c->started)
+		return;
+	c->started = false;
+	ev_io_stop(c->vm->loop->ev, &c->in_watcher);
+	ev_io_stop(c->vm->loop->ev, &c->out_watcher);
+	/* The guest's last words (a test verdict, a panic) must reach the reader. */
+	while (c->out_len && !c->out_dead && waited < CONSOLE_FLUSH_MS) {
+		struct pollfd p = { .fd = c->out_fd, .events = POLLOUT };
+		ssize_t n;
+
+		if (poll(&p, 1, 50) == 0) {
+			waited += 50;
+			continue;
+		}
+		n = console_write_some(c);
+		if (n < 0 && n != -EAGAIN && n != -EINTR)
+			break;
+	}
+	if (c->saved_termios)
+		tcsetattr(c->in_fd, TCSADRAIN, &c->termios);
+	if (c->in_flags >= 0)
+		fcntl(c->in_fd, F_SETFL, c->in_flags);
+	if (c->out_flags >= 0)
+		fcntl(c->out_fd, F_SETFL, c->out_flags);
+}

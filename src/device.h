@@ -1,0 +1,51 @@
+/*
+ * device.h: the one interface every device file in devices/ fills.
+ *
+ * A device is one file that defines one `const struct device_ops`; the table
+ * in src/devices.c lists them in the order they are set up, which also fixes
+ * their order in the firmware tables. The core never switches on a device
+ * type: it calls these hooks.
+ */
+#ifndef RINGVM_DEVICE_H
+#define RINGVM_DEVICE_H
+
+struct vm;
+struct aml;
+
+struct device_ops {
+	const char *name;
+	/*
+	 * setup: create this device's instances for `vm` as its configuration
+	 * asks (none is fine), claim their bus ranges and register each with
+	 * vm_add_dev(). Runs once, before the vCPUs start. Returns 0 or -errno;
+	 * the caller names the device in the error.
+	 */
+	int (*setup)(struct vm *vm);
+	/*
+	 * teardown: release one instance made by setup (flush files, close
+	 * fds, free state). Runs on the loop thread after the vCPUs stopped.
+	 */
+	void (*teardown)(struct vm *vm, void *state);
+	/*
+	 * acpi_dsdt: describe one instance in the DSDT (x86). Called inside
+	 * Scope(\_SB). NULL when the device needs no namespace object.
+	 * Returns 0 or -ENOSPC when the table buffer is full.
+	 */
+	int (*acpi_dsdt)(void *state, struct aml *aml);
+};
+
+/* Every device, defined in its own file in devices/. */
+extern const struct device_ops serial_ops;
+extern const struct device_ops pm_ops;
+extern const struct device_ops pvpanic_ops;
+
+/* The device table, NULL-terminated, in setup order (src/devices.c). */
+extern const struct device_ops *const rv_devices[];
+
+/* devices_setup: run every setup hook. Dies naming the device on failure. */
+void devices_setup(struct vm *vm);
+
+/* devices_teardown: run teardown for every instance, newest first. */
+void devices_teardown(struct vm *vm);
+
+#endif

@@ -1,0 +1,33 @@
+/* devices.c: the device table, in setup order (which is also their DSDT order). */
+#include <stddef.h>
+#include <string.h>
+
+#include "device.h"
+#include "log.h"
+#include "vm.h"
+
+const struct device_ops *const rv_devices[] = {
+	&serial_ops,
+	&pm_ops,
+	&pvpanic_ops,
+	NULL,
+};
+
+void devices_setup(struct vm *vm)
+{
+	for (const struct device_ops *const *d = rv_devices; *d; d++) {
+		int r = (*d)->setup(vm);
+
+		if (r)
+			diex(RV_EXIT_FAILURE, "cannot set up device %s: %s", (*d)->name, strerror(-r));
+	}
+}
+
+void devices_teardown(struct vm *vm)
+{
+	while (vm->nr_devs) {
+		struct vm_dev *d = &vm->dev[--vm->nr_devs];
+
+		d->ops->teardown(vm, d->state);
+	}
+}

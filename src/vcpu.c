@@ -1,0 +1,287 @@
+/*
+ * vcpu.c: vCPU threads that run KVM_RUN and nothing else, and the loop-side
+ * emulation of the exits they hand off (port I/O, MMIO, shutdown events).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#include "arch.h"
+#include "log.h"
+#include "vcpu.h"
+#include "vm.h"
+
+#define VCPU_STACK_SIZE (256u << 10)	/* the thread only calls ioctl and sigqueue */
+
+/* An empty handler: the kick only needs to be pending to make KVM_RUN return. */
+static void vcpu_on_kick(int sig)
+{
+	(void)sig;
+}
+
+void vcpu_create_all(struct vm *vm)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = vcpu_on_kick;
+	if (sigaction(SIG_VCPU_KICK, &sa, NULL) < 0)
+		die(RV_EXIT_FAILURE, "sigaction");
+	vm->vcpu = calloc(vm->nr_vcpus, sizeof(*vm->vcpu));
+	if (!vm->vcpu)
+		die(RV_EXIT_FAILURE, "calloc");
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+		void *run;
+
+		v->vm = vm;
+		v->idx = i;
+		v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
+		if (v->fd < 0)
+			die(RV_EXIT_FAILURE, "KVM: ioctl (CREATE_VCPU) failed for vCPU %u", i);
+		run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+		if (run == MAP_FAILED)
+			die(RV_EXIT_FAILURE, "mmap of vCPU %u run area", i);
+		v->run = run;
+		if (sem_init(&v->resume, 0, 0) < 0)
+			die(RV_EXIT_FAILURE, "sem_init");
+		arch_vcpu_setup(vm, v);
+	}
+}
+
+/*
+ * vcpu_set_run_mask: KVM_RUN runs with this thread's mask minus the kick, so
+ * a kick pending before or during KVM_RUN makes it return -EINTR at once,
+ * with no window where it could be missed. Outside KVM_RUN the kick stays
+ * blocked and pending until vcpu_eat_kick() takes it.
+ */
+static int vcpu_set_run_mask(struct vcpu *v)
+{
+	struct {
+		struct kvm_signal_mask hdr;
+		uint8_t set[8];		/* the kernel's sigset_t is 64 bits on x86-64 */
+	} m;
+	sigset_t cur;
+
+	if (pthread_sigmask(SIG_BLOCK, NULL, &cur))
+		return -EINVAL;
+	sigdelset(&cur, SIG_VCPU_KICK);
+	m.hdr.len = 8;
+	memcpy(m.set, &cur, 8);
+	if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, &m) < 0)
+		return -errno;
+	return 0;
+}
+
+static void vcpu_eat_kick(void)
+{
+	const struct timespec zero = { 0, 0 };
+	sigset_t kick;
+
+	sigemptyset(&kick);
+	sigaddset(&kick, SIG_VCPU_KICK);
+	while (sigtimedwait(&kick, NULL, &zero) > 0)
+		;
+}
+
+/* vcpu_hand_off: queue this vCPU's exit to the loop and wait until it is emulated. */
+static void vcpu_hand_off(struct vcpu *v)
+{
+	union sigval sv = { .sival_int = (int)v->idx };
+	pid_t self = getpid();
+
+	while (sigqueue(self, SIG_VCPU_EXIT, sv) < 0) {
+		/* EAGAIN: the queued-signal limit; each vCPU holds at most one. */
+		const struct timespec ms = { 0, 1000000 };
+
+		if (errno != EAGAIN)
+			return;
+		nanosleep(&ms, NULL);
+	}
+	while (sem_wait(&v->resume) < 0 && errno == EINTR)
+		;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	int r = vcpu_set_run_mask(v);
+
+	if (r) {
+		v->run_errno = -r;
+		vcpu_hand_off(v);
+		return NULL;
+	}
+	while (!atomic_load(&v->stop)) {
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				vcpu_eat_kick();
+				continue;
+			}
+			v->run_errno = errno;
+		} else if (v->run->exit_reason == KVM_EXIT_INTR) {
+			continue;
+		}
+		vcpu_hand_off(v);
+	}
+	return NULL;
+}
+
+void vcpu_start_all(struct vm *vm)
+{
+	pthread_attr_t attr;
+
+	if (pthread_attr_init(&attr) || pthread_attr_setstacksize(&attr, VCPU_STACK_SIZE))
+		diex(RV_EXIT_FAILURE, "pthread_attr");
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+		int r = pthread_create(&v->thread, &attr, vcpu_thread, v);
+
+		if (r) {
+			errno = r;
+			die(RV_EXIT_FAILURE, "pthread_create for vCPU %u", i);
+		}
+		v->started = true;
+	}
+	pthread_attr_destroy(&attr);
+}
+
+/* vcpu_pio: a port I/O exit; `count` > 1 for string instructions (rep ins/outs). */
+static void vcpu_pio(struct vm *vm, struct kvm_run *run)
+{
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	unsigned size = run->io.size;
+
+	for (uint32_t i = 0; i < run->io.count; i++, data += size) {
+		if (run->io.direction == KVM_EXIT_IO_OUT)
+			bus_write(&vm->pio, run->io.port, data, size);
+		else
+			bus_read(&vm->pio, run->io.port, data, size);
+	}
+}
+
+static void vcpu_mmio(struct vm *vm, struct kvm_run *run)
+{
+	if (run->mmio.len > sizeof(run->mmio.data))
+		return;
+	if (run->mmio.is_write)
+		bus_write(&vm->mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len);
+	else
+		bus_read(&vm->mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len);
+}
+
+void vcpu_handle_exit(struct vm *vm, unsigned idx)
+{
+	struct vcpu *v;
+	struct kvm_run *run;
+
+	/* The index is a signal payload: check it before it indexes anything. */
+	if (idx >= vm->nr_vcpus) {
+		log_warnx("vCPU hand-off for unknown vCPU %u ignored", idx);
+		return;
+	}
+	v = &vm->vcpu[idx];
+	run = v->run;
+	if (v->run_errno) {
+		errno = v->run_errno;
+		log_warn("vCPU %u: KVM_RUN failed", idx);
+		vm_request_stop(vm, RV_EXIT_VCPU);
+		goto resume;
+	}
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		vcpu_pio(vm, run);
+		break;
+	case KVM_EXIT_MMIO:
+		vcpu_mmio(vm, run);
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		/* A triple fault: Linux's last-resort reboot method. */
+		vm_request_stop(vm, RV_EXIT_REBOOT);
+		break;
+	case KVM_EXIT_SYSTEM_EVENT:
+		switch (run->system_event.type) {
+		case KVM_SYSTEM_EVENT_SHUTDOWN:
+			vm_request_stop(vm, RV_EXIT_POWEROFF);
+			break;
+		case KVM_SYSTEM_EVENT_RESET:
+			vm_request_stop(vm, RV_EXIT_REBOOT);
+			break;
+		case KVM_SYSTEM_EVENT_CRASH:
+			vm_request_stop(vm, RV_EXIT_PANIC);
+			break;
+		default:
+			log_guest(&v->bad_exit, "vCPU %u: unknown system event %u", idx,
+			    run->system_event.type);
+		}
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		log_warnx("vCPU %u: KVM internal error, suberror %u", idx,
+		    run->internal.suberror);
+		vm_request_stop(vm, RV_EXIT_VCPU);
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		log_warnx("vCPU %u: entry failed, reason %#" PRIx64, idx,
+		    (uint64_t)run->fail_entry.hardware_entry_failure_reason);
+		vm_request_stop(vm, RV_EXIT_VCPU);
+		break;
+	case KVM_EXIT_HLT:
+		/* Only without an in-kernel LAPIC; the guest idles with interrupts off: stopped. */
+		vm_request_stop(vm, RV_EXIT_VCPU);
+		break;
+	default:
+		log_warnx("vCPU %u: unexpected exit reason %u", idx, run->exit_reason);
+		vm_request_stop(vm, RV_EXIT_VCPU);
+		break;
+	}
+resume:
+	if (vm->stopping)
+		atomic_store(&v->stop, true);
+	sem_post(&v->resume);
+}
+
+void vcpu_stop_all(struct vm *vm)
+{
+	if (!vm->vcpu)
+		return;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		atomic_store(&vm->vcpu[i].stop, true);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+
+		if (!v->started)
+			continue;
+		/* Out of KVM_RUN through the kick, out of a hand-off through the semaphore. */
+		pthread_kill(v->thread, SIG_VCPU_KICK);
+		sem_post(&v->resume);
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		if (vm->vcpu[i].started)
+			pthread_join(vm->vcpu[i].thread, NULL);
+		vm->vcpu[i].started = false;
+	}
+}
+
+void vcpu_destroy_all(struct vm *vm)
+{
+	if (!vm->vcpu)
+		return;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+
+		if (v->run)
+			munmap(v->run, (size_t)vm->run_size);
+		if (v->fd > 0)
+			close(v->fd);
+		sem_destroy(&v->resume);
+	}
+	free(vm->vcpu);
+	vm->vcpu = NULL;
+}

@@ -1,0 +1,49 @@
+# caselib.sh: helpers for bed cases. Sourced by run-cases.sh, which runs in the
+# outer VM (nested mode) or on the host (direct mode), with RINGVM, KERNEL,
+# INITRD, STAMP and WORK set.
+RV_TIMEOUT=${RV_TIMEOUT:-150}	# seconds for one inner run, boot included
+
+# rv OUT ARG...: run ringvm on the test guest; output in OUT, status in $rv_status.
+rv() {
+	_out=$1
+	shift
+	timeout -s KILL "$RV_TIMEOUT" "$RINGVM" -k "$KERNEL" -i "$INITRD" "$@" \
+	    > "$_out" 2>&1 < /dev/null
+	rv_status=$?
+	crlf "$_out"
+}
+
+# crlf OUT: the guest's tty ends lines with CR LF; drop the CRs.
+crlf() {
+	tr -d '\r' < "$1" > "$1.lf" && mv "$1.lf" "$1"
+}
+
+# fail MSG: record why the current case failed (the first reason wins).
+fail() { [ -n "$case_fail" ] || case_fail=$*; }
+
+expect_status() {
+	[ "$rv_status" = "$1" ] || fail "exit status $rv_status, expected $1"
+}
+
+# expect_line OUT REGEX: some line of OUT matches the extended regex.
+expect_line() {
+	crlf "$1"
+	grep -Eq -- "$2" "$1" || fail "no line matching '$2'"
+}
+
+# no_line OUT REGEX: no line of OUT matches.
+no_line() {
+	! grep -Eq -- "$2" "$1" || fail "unexpected line matching '$2'"
+}
+
+# wait_line OUT REGEX SECONDS: wait until OUT has a matching line.
+wait_line() {
+	_n=0
+	while [ "$_n" -lt "$3" ]; do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 1
+		_n=$((_n + 1))
+	done
+	fail "no line matching '$2' within $3 s"
+	return 1
+}

@@ -1,0 +1,64 @@
+# boot.sh: a real Linux guest boots to init and stops with the right status.
+
+t_one_cpu() {
+	rv "$1" -c 1 -a "quiet rvtest=hello"
+	expect_status 0
+	expect_line "$1" '^RINGVM-INIT '
+	expect_line "$1" '^RINGVM-CPUS 1$'
+	expect_line "$1" '^RINGVM-STATUS 0'
+}
+
+t_two_cpus() {
+	rv "$1" -c 2 -a "quiet rvtest=hello"
+	expect_status 0
+	expect_line "$1" '^RINGVM-CPUS 2$'
+}
+
+t_cmdline_and_initrd() {
+	rv "$1" -m 512M -a "quiet rvtest=hello rv.token=t0k3n-42"
+	expect_status 0
+	# ringvm's defaults come first, the user's text after them, unchanged.
+	expect_line "$1" '^RINGVM-CMDLINE console=ttyS0 .* rvtest=hello rv.token=t0k3n-42'
+	expect_line "$1" "^RINGVM-STAMP $STAMP\$"
+	# MemTotal (KiB) is most of the 512 MiB given.
+	kib=$(sed -n 's/^RINGVM-MEM \([0-9]*\).*/\1/p' "$1")
+	[ -n "$kib" ] && [ "$kib" -gt 460000 ] && [ "$kib" -le 524288 ] ||
+		fail "guest MemTotal '$kib' KiB is not about 512 MiB"
+}
+
+t_reboot() {
+	rv "$1" -a "quiet rvtest=reboot"
+	expect_status 4
+	expect_line "$1" '^RINGVM-REBOOTING'
+}
+
+t_panic() {
+	rv "$1" -a "quiet rvtest=panic"
+	expect_status 5
+	expect_line "$1" '^RINGVM-PANICKING'
+	expect_line "$1" 'guest kernel panicked'
+}
+
+t_sigterm() {
+	timeout -s KILL "$RV_TIMEOUT" "$RINGVM" -k "$KERNEL" -i "$INITRD" \
+	    -a "quiet rvtest=sleep" > "$1" 2>&1 < /dev/null &
+	pid=$!
+	if wait_line "$1" '^RINGVM-SLEEPING' "$RV_TIMEOUT"; then
+		kill -TERM "$pid"
+	else
+		kill -KILL "$pid"
+	fi
+	wait "$pid"
+	rv_status=$?
+	expect_status 143
+}
+
+t_stdin_pipe() {
+	printf 'echo PIPED-$((6*7))\npoweroff -f\n' |
+	    timeout -s KILL "$RV_TIMEOUT" "$RINGVM" -k "$KERNEL" -i "$INITRD" \
+	    -a "quiet rvtest=shell" > "$1" 2>&1
+	rv_status=$?
+	expect_status 0
+	expect_line "$1" '^RINGVM-SHELL'
+	expect_line "$1" 'PIPED-42'
+}

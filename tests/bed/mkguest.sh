@@ -1,0 +1,40 @@
+#!/bin/sh
+# mkguest.sh: build the guest kernel and initramfs from Debian packages only:
+# Debian's vmlinuz, busybox-static, the virtio and pvpanic modules, and the
+# /init and test scripts in tests/guest/. Output: $BUILD/vmlinuz, $BUILD/guest.cpio.gz.
+set -eu
+. "$(dirname "$0")/common.sh"
+bed_need "$KERNEL_SRC" "$BUSYBOX" "$MODDIR"
+file "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
+	ldd "$BUSYBOX" 2>&1 | grep -q 'not a dynamic' || bed_die "$BUSYBOX is not static: install busybox-static"
+
+mkdir -p "$BUILD"
+root=$BUILD/guest-root
+rm -rf "$root"
+mkdir -p "$root/bin" "$root/sbin" "$root/etc" "$root/lib/modules" "$root/tests" "$root/root"
+cp "$BUSYBOX" "$root/bin/busybox"
+for m in drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko \
+    drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci_legacy_dev.ko \
+    drivers/virtio/virtio_pci.ko drivers/block/virtio_blk.ko net/core/failover.ko \
+    drivers/net/net_failover.ko drivers/net/virtio_net.ko \
+    drivers/misc/pvpanic/pvpanic.ko drivers/misc/pvpanic/pvpanic-mmio.ko; do
+	src=$MODDIR/$m
+	[ -e "$src" ] || src=$(ls "$src".* 2>/dev/null | head -n 1)
+	[ -e "$src" ] || bed_die "module $m not found under $MODDIR"
+	case $src in
+	*.xz) xz -dc "$src" > "$root/lib/modules/$(basename "$m")" ;;
+	*.zst) zstd -qdc "$src" > "$root/lib/modules/$(basename "$m")" ;;
+	*) cp "$src" "$root/lib/modules/" ;;
+	esac
+done
+cp "$TOP/tests/guest/init" "$root/init"
+chmod 755 "$root/init"
+cp "$TOP"/tests/guest/*.sh "$root/tests/"
+# A stamp the tests read back to prove the initrd's contents reached the guest.
+stamp=$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')
+echo "$stamp" > "$root/etc/rv-stamp"
+echo "$stamp" > "$BUILD/guest.stamp"
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -9 > "$BUILD/guest.cpio.gz.tmp"
+mv "$BUILD/guest.cpio.gz.tmp" "$BUILD/guest.cpio.gz"
+cp "$KERNEL_SRC" "$BUILD/vmlinuz"
+echo "bed: guest kernel $KVER and initramfs built in $BUILD"

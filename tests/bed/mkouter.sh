@@ -1,0 +1,49 @@
+#!/bin/sh
+# mkouter.sh: pack the outer VM's initramfs for the nested bed: busybox, the
+# KVM modules, ringvm with its shared libraries, the guest kernel and
+# initramfs, and the bed scripts. With --qemu, also QEMU (for benchmarks).
+# usage: mkouter.sh OUT.cpio.lz4 [--qemu] [EXTRA_FILE...]
+set -eu
+. "$(dirname "$0")/common.sh"
+out=$1
+shift
+qemu=no
+if [ "${1:-}" = --qemu ]; then qemu=yes; shift; fi
+bed_need "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$TOP/ringvm"
+root=$BUILD/outer-root.$$
+rm -rf "$root"
+mkdir -p "$root/bin" "$root/lib/modules" "$root/rv" "$root/bed/cases" "$root/usr/bin"
+cp "$BUSYBOX" "$root/bin/busybox"
+for m in virt/lib/irqbypass.ko drivers/crypto/ccp/ccp.ko arch/x86/kvm/kvm.ko \
+    arch/x86/kvm/kvm-amd.ko arch/x86/kvm/kvm-intel.ko; do
+	cp "$MODDIR/$m" "$root/lib/modules/"
+done
+cp "$TOP/tests/bed/outer-init" "$root/init"
+chmod 755 "$root/init"
+cp "$TOP/tests/bed/caselib.sh" "$TOP/tests/bed/run-cases.sh" "$root/bed/"
+cp "$TOP"/tests/bed/cases/*.sh "$root/bed/cases/"
+cp "$TOP/ringvm" "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$BUILD/guest.stamp" "$root/rv/"
+for f in "$@"; do cp "$f" "$root/bed/"; done
+
+# copy_bin FILE: a program and the shared libraries it links.
+copy_bin() {
+	cp "$1" "$root$2"
+	for lib in $(ldd "$1" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) .*/\1/p'); do
+		mkdir -p "$root$(dirname "$lib")"
+		[ -e "$root$lib" ] || cp -L "$lib" "$root$lib"
+	done
+}
+copy_bin "$TOP/ringvm" /rv/ringvm
+if [ $qemu = yes ]; then
+	copy_bin "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64
+	mkdir -p "$root/usr/share/qemu" "$root/usr/share/seabios"
+	for f in bios-microvm.bin qboot.rom linuxboot_dma.bin kvmvapic.bin pvh.bin; do
+		[ -e /usr/share/qemu/$f ] && cp -L /usr/share/qemu/$f "$root/usr/share/qemu/"
+	done
+	for f in bios-256k.bin bios.bin; do
+		[ -e /usr/share/seabios/$f ] && cp -L /usr/share/seabios/$f "$root/usr/share/seabios/"
+	done
+fi
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | lz4 -l -q -9 > "$out.tmp"
+mv "$out.tmp" "$out"
+rm -rf "$root"

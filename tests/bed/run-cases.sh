@@ -1,0 +1,28 @@
+#!/bin/sh
+# run-cases.sh: run bed case groups. Each group is tests/bed/cases/GROUP.sh;
+# each function in it named t_* is one case. Prints one TAP-style line per
+# case ("ok - group/case" or "not ok - group/case: reason", then the output
+# tail) and needs RINGVM, KERNEL, INITRD, STAMP in the environment.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/caselib.sh"
+WORK=${WORK:-/tmp/rvbed}
+mkdir -p "$WORK"
+for group; do
+	[ -f "$here/cases/$group.sh" ] || { echo "not ok - $group: no such case group"; continue; }
+	. "$here/cases/$group.sh"
+	for t in $(sed -n 's/^\(t_[a-z0-9_]*\)().*/\1/p' "$here/cases/$group.sh"); do
+		case_fail=
+		out=$WORK/$group.$t.out
+		: > "$out"
+		start=$(cut -d' ' -f1 /proc/uptime)
+		$t "$out"
+		end=$(cut -d' ' -f1 /proc/uptime)
+		took=$(awk "BEGIN { printf \"%.1f\", $end - $start }")
+		if [ -z "$case_fail" ]; then
+			echo "ok - $group/${t#t_} (${took}s)"
+		else
+			echo "not ok - $group/${t#t_}: $case_fail (${took}s)"
+			tail -n 15 "$out" | sed 's/^/#   /'
+		fi
+	done
+done
