@@ -194,9 +194,9 @@ enum cli_result cli_parse(int argc, char **argv, struct rv_config *cfg,
 
 		errno = 0;
 		n = strtoul(cpus, &end, 10);
-		if (!isdigit((unsigned char)cpus[0]) || *end || errno)
+		if (!isdigit((unsigned char)cpus[0]) || *end)
 			return cli_err(err, errlen, "cpu count '%s' is not a number", cpus);
-		if (n == 0 || n > RV_MAX_VCPUS)
+		if (errno || n == 0 || n > RV_MAX_VCPUS)
 			return cli_err(err, errlen,
 			    "cpu count %s is out of range: use 1 to %d", cpus, RV_MAX_VCPUS);
 		cfg->ncpus = (unsigned)n;

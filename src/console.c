@@ -15,22 +15,43 @@
 
 static size_t console_room_in(struct console *c)
 {
-	if (!c->guest.room || c->in_eof)
+	if (!c->guest.room)
 		return 0;
 	return c->guest.room(c->guest.dev);
 }
 
-/* console_update_in: watch stdin exactly when the guest can take bytes. */
+/*
+ * console_update_in: watch a pipe exactly when the guest can take bytes and
+ * nothing is pending; watch a terminal always, while there is pending room.
+ */
 static void console_update_in(struct console *c)
 {
-	bool want = console_room_in(c) > 0;
+	bool want;
 
 	if (!c->started)
 		return;
+	if (c->in_eof)
+		want = false;
+	else if (c->in_tty)
+		want = c->pending_len < sizeof(c->pending) || console_room_in(c) > 0;
+	else
+		want = c->pending_len == 0 && console_room_in(c) > 0;
 	if (want && !ev_is_active(&c->in_watcher))
 		ev_io_start(c->vm->loop->ev, &c->in_watcher);
 	else if (!want && ev_is_active(&c->in_watcher))
 		ev_io_stop(c->vm->loop->ev, &c->in_watcher);
+}
+
+/* console_feed: hand pending input to the guest, as much as it takes now. */
+static void console_feed(struct console *c)
+{
+	size_t room = console_room_in(c), n = c->pending_len < room ? c->pending_len : room;
+
+	if (n == 0)
+		return;
+	c->guest.input(c->guest.dev, c->pending, n);
+	memmove(c->pending, c->pending + n, c->pending_len - n);
+	c->pending_len -= n;
 }
 
 static void console_update_out(struct console *c)
@@ -78,19 +99,19 @@ static size_t console_escape(struct console *c, uint8_t *buf, size_t n)
 static void console_on_input(struct ev_loop *ev, ev_io *w, int revents)
 {
 	struct console *c = w->data;
-	uint8_t buf[256];
-	size_t room = console_room_in(c);
+	uint8_t buf[CONSOLE_PENDING];
+	size_t want = c->in_tty ? sizeof(buf) : console_room_in(c);
 	ssize_t n;
 
 	(void)ev;
 	(void)revents;
-	if (room > sizeof(buf))
-		room = sizeof(buf);
-	if (room == 0) {
+	if (want > sizeof(buf))
+		want = sizeof(buf);
+	if (want == 0) {
 		console_update_in(c);
 		return;
 	}
-	n = read(c->in_fd, buf, room);
+	n = read(c->in_fd, buf, want);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
@@ -100,9 +121,15 @@ static void console_on_input(struct ev_loop *ev, ev_io *w, int revents)
 		c->in_eof = true;
 	} else {
 		size_t keep = c->in_tty ? console_escape(c, buf, (size_t)n) : (size_t)n;
+		size_t room = sizeof(c->pending) - c->pending_len;
 
-		if (keep)
-			c->guest.input(c->guest.dev, buf, keep);
+		if (keep > room) {
+			c->in_dropped += keep - room;
+			keep = room;
+		}
+		memcpy(c->pending + c->pending_len, buf, keep);
+		c->pending_len += keep;
+		console_feed(c);
 	}
 	console_update_in(c);
 }
@@ -223,6 +250,7 @@ size_t console_put(struct console *c, const uint8_t *buf, size_t n)
 
 void console_poll_input(struct console *c)
 {
+	console_feed(c);
 	console_update_in(c);
 }
 

@@ -4,8 +4,11 @@
  * On a terminal, stdin goes to raw mode (restored on every exit path) and
  * Ctrl-A x quits; with pipes or files the bytes pass unchanged. Output is
  * buffered in a bounded ring and written when stdout is writable, so a slow
- * reader never blocks the loop. Input is read only while the guest side has
- * room (HOSTILE.md U2).
+ * reader never blocks the loop. Piped input is read only while the guest
+ * side has room, so the writer waits instead of ringvm buffering it
+ * (HOSTILE.md U2). A terminal is always read, so Ctrl-A x works even when
+ * the guest does not listen; keystrokes beyond a small pending buffer are
+ * dropped and counted, as a real serial line would lose them.
  */
 #ifndef RINGVM_CONSOLE_H
 #define RINGVM_CONSOLE_H
@@ -19,6 +22,7 @@
 struct vm;
 
 #define CONSOLE_OUT_SIZE 16384	/* bytes of guest output held for a slow reader */
+#define CONSOLE_PENDING 256	/* terminal input held for a guest not listening */
 #define CONSOLE_ESCAPE 0x01	/* Ctrl-A */
 
 /* The device that consumes input and produces output (the UART). */
@@ -46,6 +50,9 @@ struct console {
 	uint8_t out[CONSOLE_OUT_SIZE];
 	size_t out_head, out_len;	/* ring: oldest byte at out_head */
 	unsigned long out_dropped;	/* bytes refused because the ring was full */
+	uint8_t pending[CONSOLE_PENDING];	/* terminal input not yet taken by the guest */
+	size_t pending_len;
+	unsigned long in_dropped;	/* keystrokes lost to a full pending buffer */
 };
 
 /*

@@ -3,7 +3,7 @@
  * the tiny test guests, and write the damaged variants the bad-input tests
  * need (HOSTILE.md H2).
  *
- * usage: mkbzimage PAYLOAD OUT [good|nomagic|oldproto|not64|truncated]
+ * usage: mkbzimage PAYLOAD OUT [good|nomagic|oldproto|not64|truncated|bigkernel]
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -66,6 +66,8 @@ int main(int argc, char **argv)
 		put16(setup + 0x236, 0);
 	else if (!strcmp(variant, "truncated"))
 		wlen = (size_t)plen / 2;
+	else if (!strcmp(variant, "bigkernel"))
+		put32(setup + 0x260, 0x4000000);	/* init_size 64 MiB */
 	else if (strcmp(variant, "good")) {
 		fprintf(stderr, "mkbzimage: unknown variant '%s'\n", variant);
 		return 2;

@@ -191,7 +191,7 @@ putc:
 
 msg_hello:	.asciz "hello from the tiny guest\n"
 msg_done:	.asciz "\ndone\n"
-msg_alive:	.asciz "alive\n"
+msg_alive:	.asciz "\nalive\n"
 msg_ready:	.asciz "ready\n"
 	.balign 16
 null_idt:	.word 0

@@ -1,0 +1,85 @@
+#!/bin/sh
+# badinput.sh: every bad host input gets one clear line on stderr, a
+# documented non-zero status, no crash and no core (HOSTILE.md H1-H4, H7).
+# Needs /dev/kvm only for the cases that must reach KVM (the vCPU limit).
+# usage: badinput.sh RINGVM TINYDIR WORKDIR
+set -u
+RINGVM=$1
+TINY=$2
+W=$3
+mkdir -p "$W"
+cd "$W" || exit 1
+rm -f core core.*
+
+# bad NAME STATUS REGEX ARG...: run ringvm, expect STATUS, exactly one stderr
+# line matching REGEX, nothing on stdout.
+bad() {
+	name=$1 want=$2 re=$3
+	shift 3
+	timeout -s KILL 20 "$RINGVM" "$@" > out 2> err < /dev/null
+	st=$?
+	lines=$(wc -l < err)
+	why=
+	[ "$st" = "$want" ] || why="status $st, expected $want"
+	[ -z "$why" ] && [ "$lines" -ne 1 ] && why="$lines lines on stderr, expected 1"
+	[ -z "$why" ] && ! grep -Eq -- "$re" err && why="stderr '$(head -c 200 err)' does not match '$re'"
+	[ -z "$why" ] && [ -s out ] && why="unexpected stdout"
+	[ -z "$why" ] && ls core* > /dev/null 2>&1 && why="left a core file"
+	if [ -z "$why" ]; then
+		echo "ok - badinput/$name"
+	else
+		echo "not ok - badinput/$name: $why"
+		sed 's/^/#   /' err | head -n 5
+	fi
+}
+
+K=$TINY/tiny.bzImage
+head -c 65536 /dev/urandom > random.bin
+head -c 100 /dev/urandom > tiny.bin
+mkdir -p adir
+: > empty
+head -c $((300 * 1024 * 1024)) /dev/zero > big.initrd 2>/dev/null || truncate -s 300M big.initrd
+long=$(head -c 3000 /dev/zero | tr '\0' a)
+
+# H1: missing or unopenable files.
+bad missing_kernel 3 "cannot open kernel 'nope': No such file" -k nope
+bad kernel_not_a_path 3 "cannot open kernel '/etc/passwd/x': Not a directory" -k /etc/passwd/x
+bad kernel_directory 3 "kernel 'adir' is not a regular file" -k adir
+bad missing_initrd 3 "cannot open initrd 'nope': No such file" -k "$K" -i nope
+bad initrd_directory 3 "initrd 'adir' is not a regular file" -k "$K" -i adir
+bad empty_initrd 3 "initrd 'empty' is empty" -k "$K" -i empty
+# H2: kernels that are not what they claim.
+bad kernel_random 3 "kernel 'random.bin' is not a bzImage" -k random.bin
+bad kernel_tiny_file 3 "kernel 'tiny.bin' is too small to be a kernel \\(100 bytes\\)" -k tiny.bin
+bad kernel_empty 3 "kernel 'empty' is too small to be a kernel \\(0 bytes\\)" -k empty
+bad kernel_elf 3 "is an ELF file" -k "$RINGVM"
+bad kernel_no_magic 3 "is not a bzImage \\(no HdrS" -k "$TINY/nomagic.bzImage"
+bad kernel_old_protocol 3 "boot protocol 2.01; ringvm needs 2.12" -k "$TINY/oldproto.bzImage"
+bad kernel_not_64bit 3 "is not a 64-bit kernel" -k "$TINY/not64.bzImage"
+bad kernel_truncated 3 "is truncated: need [0-9]+ bytes, file has [0-9]+" -k "$TINY/truncated.bzImage"
+# H3: an initrd larger than guest memory, with both sizes named.
+bad initrd_too_big 3 "initrd 'big.initrd' \\(314572800 bytes\\) does not fit in guest memory \\(67108864 bytes\\)" -k "$K" -i big.initrd -m 64M
+# H4: a command line longer than the kernel accepts.
+bad cmdline_too_long 2 "kernel command line is [0-9]+ bytes; this kernel accepts at most 2047" -k "$K" -a "$long"
+# H7: the command line itself.
+bad mem_not_number 2 "memory size 'abc' is not a size" -k "$K" -m abc
+bad mem_zero 2 "memory size '0' is too small" -k "$K" -m 0
+bad mem_too_small 2 "memory size '8M' is too small: the minimum is 16M" -k "$K" -m 8M
+bad mem_overflow 2 "memory size '18446744073709551616' is too large" -k "$K" -m 18446744073709551616
+bad mem_overflow_suffix 2 "memory size '16777216T' is too large" -k "$K" -m 16777216T
+bad mem_over_host 2 "memory size [0-9]+M is more than the host has" -k "$K" -m 64T
+bad mem_bad_suffix 2 "memory size '12Q' is not a size" -k "$K" -m 12Q
+bad cpus_zero 2 "cpu count 0 is out of range: use 1 to 64" -k "$K" -c 0
+bad cpus_too_many 2 "cpu count 65 is out of range" -k "$K" -c 65
+bad cpus_not_number 2 "cpu count 'two' is not a number" -k "$K" -c two
+bad cpus_negative 2 "cpu count '-1' is not a number" -k "$K" -c -1
+bad cpus_overflow 2 "cpu count 99999999999999999999 is out of range" -k "$K" -c 99999999999999999999
+bad unknown_long 2 "unknown option '--bogus'" -k "$K" --bogus
+bad unknown_short 2 "unknown option '-x'" -k "$K" -x
+bad missing_argument 2 "option -k needs an argument" -k
+bad repeated_kernel 2 "option -k given twice" -k "$K" -k "$K"
+bad repeated_memory 2 "option --memory given twice" -k "$K" --memory 64M --memory 128M
+bad no_kernel 2 "no kernel given" -m 64M
+bad stray_argument 2 "unexpected argument 'extra'" -k "$K" extra
+# The kernel needs more memory than given (a usage error, named with both figures).
+bad mem_below_kernel 2 "memory size 16M is too small for kernel" -k "$TINY/bigkernel.bzImage" -m 16M
