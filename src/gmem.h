@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #define GMEM_MAX_REGIONS 4
+#define GMEM_ALIGN (2u << 20)	/* host alignment of guest RAM: the x86 huge page */
 
 /* One contiguous run of guest RAM backed by one host mapping. */
 struct gmem_region {
@@ -30,7 +31,8 @@ struct gmem {
 
 /*
  * gmem_init: map `ram_size` bytes of anonymous memory (MAP_NORESERVE: pages
- * are allocated when the guest touches them) and split it into regions at
+ * are allocated when the guest touches them), 2 MiB aligned so KVM can use
+ * huge pages, and split it into regions at
  * the guest-physical holes the architecture asks for. `layout` gives each
  * region's base; region i takes min(remaining, limit[i]) bytes.
  * Returns 0, or -errno (ENOMEM when mmap fails, EINVAL for a bad layout).

@@ -1,6 +1,6 @@
 # common.sh: shared settings of the guest test bed; sourced by the bed scripts.
 # BUILD is where everything built for the bed is cached (outside git).
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$TOP/build/bed}
 KVER=${KVER:-$(ls /lib/modules 2>/dev/null | sort -V | tail -n 1)}
 KERNEL_SRC=/boot/vmlinuz-$KVER

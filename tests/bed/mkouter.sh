@@ -36,12 +36,12 @@ copy_bin() {
 copy_bin "$TOP/ringvm" /rv/ringvm
 if [ $qemu = yes ]; then
 	copy_bin "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64
-	mkdir -p "$root/usr/share/qemu" "$root/usr/share/seabios"
-	for f in bios-microvm.bin qboot.rom linuxboot_dma.bin kvmvapic.bin pvh.bin; do
-		[ -e /usr/share/qemu/$f ] && cp -L /usr/share/qemu/$f "$root/usr/share/qemu/"
-	done
-	for f in bios-256k.bin bios.bin; do
-		[ -e /usr/share/seabios/$f ] && cp -L /usr/share/seabios/$f "$root/usr/share/seabios/"
+	# The firmware -M microvm and -M pc load, from QEMU's search path.
+	for d in /usr/share/qemu /usr/share/seabios; do
+		mkdir -p "$root$d"
+		for f in bios-microvm.bin qboot.rom linuxboot_dma.bin kvmvapic.bin pvh.bin bios-256k.bin; do
+			if [ -e "$d/$f" ]; then cp -L "$d/$f" "$root$d/"; fi
+		done
 	done
 fi
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | lz4 -l -q -9 > "$out.tmp"
