@@ -37,7 +37,7 @@ void cli_usage(FILE *out)
 	    "  -a, --append CMDLINE  kernel command line, after ringvm's defaults\n"
 	    "  -m, --memory SIZE     guest memory: 256M, 1G, ... (default 256M)\n"
 	    "  -c, --cpus N          number of vCPUs (default 1)\n"
-	    "  -d, --disk SPEC       virtio disk (reserved, not yet available)\n"
+	    "  -d, --disk SPEC       virtio disk: PATH[,ro][,serial=ID][,ring=split|packed][,aio=uring|sync]\n"
 	    "  -n, --net SPEC        virtio network (reserved, not yet available)\n"
 	    "  -h, --help            show this help\n"
 	    "  -V, --version         show the version\n"
@@ -147,6 +147,10 @@ enum cli_result cli_parse(int argc, char **argv, struct rv_config *cfg,
 				    cli_optname(c, longidx, name, sizeof(name)));
 			break;
 		case 'd':
+			if (cfg->nr_disks == RV_MAX_DISKS)
+				return cli_err(err, errlen, "more than %d disks", RV_MAX_DISKS);
+			cfg->disk[cfg->nr_disks++] = optarg;
+			break;
 		case 'n':
 			return cli_err(err, errlen,
 			    "option %s is reserved and not available yet",

@@ -10,6 +10,7 @@ const struct device_ops *const rv_devices[] = {
 	&serial_ops,
 	&pm_ops,
 	&pvpanic_ops,
+	&vblk_ops,
 	NULL,
 };
 

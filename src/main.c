@@ -16,6 +16,7 @@
 #include "device.h"
 #include "log.h"
 #include "loop.h"
+#include "pci.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -61,6 +62,7 @@ int main(int argc, char **argv)
 	vm_create(&vm, &cfg);
 	loop_init(&vm, &loop);
 	console_init(&console, &vm, STDIN_FILENO, STDOUT_FILENO);
+	pci_init(&vm);
 	devices_setup(&vm);
 	arch_boot_load(&vm, &cfg);
 	vcpu_create_all(&vm);
@@ -86,6 +88,7 @@ int main(int argc, char **argv)
 	console_fini(&console);
 	vcpu_destroy_all(&vm);
 	vm_destroy(&vm);
+	pci_fini(&vm);
 	loop_fini(&loop);
 	free(vm.arch.cmdline);
 	return vm.exit_status;

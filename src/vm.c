@@ -78,11 +78,13 @@ void vm_create(struct vm *vm, const struct rv_config *cfg)
 			die(RV_EXIT_FAILURE, "KVM: ioctl (SET_USER_MEMORY_REGION) failed for slot %u", i);
 	}
 	arch_vm_setup(vm);
+	irq_init(vm);
 }
 
 void vm_destroy(struct vm *vm)
 {
 	devices_teardown(vm);
+	irq_fini(vm);
 	gmem_fini(&vm->mem);
 	if (vm->vm_fd > 0)
 		close(vm->vm_fd);

@@ -12,12 +12,14 @@
 #include "bus.h"
 #include "config.h"
 #include "gmem.h"
+#include "irq.h"
 #include "arch_types.h"
 
 struct ev_loop;
 struct vcpu;
 struct console;
 struct loop;
+struct pci;
 
 /* A device instance, in setup order; torn down in reverse order at exit. */
 struct vm_dev {
@@ -43,6 +45,8 @@ struct vm {
 	struct vm_dev dev[VM_MAX_DEVS];	/* device instances, in setup order */
 	unsigned nr_devs;
 	struct arch_vm arch;		/* architecture state (memory map, ACPI) */
+	struct irq irq;			/* GSI routing, MSI irqfds, shared lines */
+	struct pci *pci;		/* the PCI host bridge and bus 0 (pci.c) */
 	int exit_status;		/* the first stop request wins */
 	bool stopping;
 };

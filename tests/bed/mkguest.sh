@@ -17,7 +17,8 @@ for m in drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko \
     drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci_legacy_dev.ko \
     drivers/virtio/virtio_pci.ko drivers/block/virtio_blk.ko net/core/failover.ko \
     drivers/net/net_failover.ko drivers/net/virtio_net.ko \
-    drivers/misc/pvpanic/pvpanic.ko drivers/misc/pvpanic/pvpanic-mmio.ko; do
+    drivers/misc/pvpanic/pvpanic.ko drivers/misc/pvpanic/pvpanic-mmio.ko \
+    lib/crc16.ko crypto/crc32c_generic.ko fs/mbcache.ko fs/jbd2/jbd2.ko fs/ext4/ext4.ko; do
 	src=$MODDIR/$m
 	[ -e "$src" ] || src=$(ls "$src".* 2>/dev/null | head -n 1)
 	[ -e "$src" ] || bed_die "module $m not found under $MODDIR"

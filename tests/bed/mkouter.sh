@@ -34,6 +34,9 @@ copy_bin() {
 	done
 }
 copy_bin "$TOP/ringvm" /rv/ringvm
+# e2fsck checks what the guest left in a disk image (tests/bed/cases/blk.sh).
+mkdir -p "$root/sbin"
+copy_bin "$(command -v e2fsck || echo /sbin/e2fsck)" /sbin/e2fsck
 if [ $qemu = yes ]; then
 	copy_bin "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64
 	# The firmware -M microvm and -M pc load, from QEMU's search path.

@@ -14,6 +14,7 @@
 #include "arch.h"
 #include "device.h"
 #include "log.h"
+#include "pci.h"
 #include "vm.h"
 
 #define ACPI_OEM_ID "RINGVM"
@@ -169,6 +170,8 @@ static uint64_t acpi_dsdt(struct vm *vm, struct acpi_area *ar)
 	aml_close(&aml, m);
 
 	m = aml_scope(&aml, "\\_SB_");
+	if (vm->pci && pci_dsdt(vm->pci, &aml))
+		diex(RV_EXIT_FAILURE, "ACPI: DSDT entry of the PCI bus failed");
 	for (unsigned i = 0; i < vm->nr_devs; i++) {
 		const struct vm_dev *d = &vm->dev[i];
 

@@ -234,6 +234,42 @@ void aml_res_irq(struct aml *aml, unsigned irq)
 	aml_bytes(aml, d, sizeof(d));
 }
 
+/*
+ * aml_res_word: Word Address Space Descriptor (tag 0x88): a range the bridge
+ * produces, with fixed minimum and maximum and no translation.
+ */
+static void aml_res_word(struct aml *aml, uint8_t type, uint8_t type_flags,
+    uint16_t min, uint16_t max)
+{
+	uint16_t len = (uint16_t)(max - min + 1);
+	const uint8_t d[16] = { 0x88, 13, 0, type, 0x0c, type_flags, 0, 0,
+		(uint8_t)min, (uint8_t)(min >> 8), (uint8_t)max, (uint8_t)(max >> 8),
+		0, 0, (uint8_t)len, (uint8_t)(len >> 8) };
+
+	aml_bytes(aml, d, sizeof(d));
+}
+
+void aml_res_bus(struct aml *aml, uint16_t min, uint16_t max)
+{
+	aml_res_word(aml, 2, 0, min, max);
+}
+
+void aml_res_io_window(struct aml *aml, uint16_t min, uint16_t max)
+{
+	aml_res_word(aml, 1, 3, min, max);	/* ISA and non-ISA ranges */
+}
+
+void aml_res_mem32(struct aml *aml, uint32_t min, uint32_t max)
+{
+	/* DWord Address Space Descriptor (tag 0x87), memory, read-write, non-cacheable. */
+	uint32_t len = max - min + 1, v[5] = { 0, min, max, 0, len };
+	const uint8_t h[6] = { 0x87, 23, 0, 0, 0x0c, 0x01 };
+
+	aml_bytes(aml, h, sizeof(h));
+	for (unsigned i = 0; i < 5; i++)
+		aml_le(aml, v[i], 4);
+}
+
 void aml_res_end(struct aml *aml, size_t mark)
 {
 	const uint8_t d[2] = { 0x79, 0x00 };	/* End tag; checksum 0 = "not checked" */

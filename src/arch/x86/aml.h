@@ -59,4 +59,9 @@ void aml_res_io(struct aml *aml, uint16_t base, uint8_t len);
 void aml_res_irq(struct aml *aml, unsigned irq);
 void aml_res_end(struct aml *aml, size_t mark);
 
+/* Address space descriptors for a bridge's windows (producer, fixed min and max). */
+void aml_res_bus(struct aml *aml, uint16_t min, uint16_t max);
+void aml_res_io_window(struct aml *aml, uint16_t min, uint16_t max);
+void aml_res_mem32(struct aml *aml, uint32_t min, uint32_t max);
+
 #endif

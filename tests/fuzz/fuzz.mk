@@ -1,0 +1,1 @@
+# fuzz.mk: libFuzzer targets (FUZZ_CC) and their smoke runs.

@@ -1,0 +1,1 @@
+# virtio.mk: unit tests for the virtio core and virtio-blk.
