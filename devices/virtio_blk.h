@@ -8,9 +8,9 @@
 #include "disk.h"
 #include "virtio_pci.h"
 
-#define VBLK_QUEUE_SIZE 128	/* descriptors per queue */
+#define VBLK_QUEUE_SIZE 256	/* descriptors per queue */
 #define VBLK_INFLIGHT 64	/* requests in flight per disk (HOSTILE.md B9) */
-#define VBLK_SEG_MAX 126	/* data segments per request (VIRTIO_BLK_F_SEG_MAX) */
+#define VBLK_SEG_MAX 254	/* data segments per request (VIRTIO_BLK_F_SEG_MAX) */
 #define VBLK_SIZE_MAX (1u << 20)	/* bytes per data segment (VIRTIO_BLK_F_SIZE_MAX) */
 #define VBLK_ID_BYTES 20	/* GET_ID serial length */
 

@@ -45,6 +45,7 @@ struct disk {
 	uint64_t sync_tag[DISK_MAX_DEPTH];
 	int sync_res[DISK_MAX_DEPTH];
 	unsigned sync_n;
+	bool nowait_read;		/* try page-cache reads inline (RWF_NOWAIT) */
 };
 
 /*

@@ -30,7 +30,8 @@ for m in drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko \
 done
 cp "$TOP/tests/guest/init" "$root/init"
 chmod 755 "$root/init"
-cp "$TOP"/tests/guest/*.sh "$root/tests/"
+cp "$TOP"/tests/guest/*.sh "$TOP"/tests/guest/*.script "$root/tests/"
+chmod 755 "$root"/tests/*.script
 # A stamp the tests read back to prove the initrd's contents reached the guest.
 stamp=$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')
 echo "$stamp" > "$root/etc/rv-stamp"

@@ -15,7 +15,7 @@ rm -rf "$root"
 mkdir -p "$root/bin" "$root/lib/modules" "$root/rv" "$root/bed/cases" "$root/usr/bin"
 cp "$BUSYBOX" "$root/bin/busybox"
 for m in virt/lib/irqbypass.ko drivers/crypto/ccp/ccp.ko arch/x86/kvm/kvm.ko \
-    arch/x86/kvm/kvm-amd.ko arch/x86/kvm/kvm-intel.ko; do
+    arch/x86/kvm/kvm-amd.ko arch/x86/kvm/kvm-intel.ko drivers/net/tun.ko; do
 	cp "$MODDIR/$m" "$root/lib/modules/"
 done
 cp "$TOP/tests/bed/outer-init" "$root/init"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # badinput.sh: every bad host input gets one clear line on stderr, a
-# documented non-zero status, no crash and no core (HOSTILE.md H1-H4, H7).
+# documented non-zero status, no crash and no core (HOSTILE.md H1-H7).
 # Needs /dev/kvm only for the cases that must reach KVM (the vCPU limit).
 # usage: badinput.sh RINGVM TINYDIR WORKDIR
 set -u
@@ -83,3 +83,36 @@ bad no_kernel 2 "no kernel given" -m 64M
 bad stray_argument 2 "unexpected argument 'extra'" -k "$K" extra
 # The kernel needs more memory than given (a usage error, named with both figures).
 bad mem_below_kernel 2 "memory size 16M is too small for kernel" -k "$TINY/bigkernel.bzImage" -m 16M
+# H5, H6: disk images and disk specs.
+head -c 1000 /dev/zero > odd.img
+head -c 1048576 /dev/zero > ok.img
+rm -f fifo && mkfifo fifo
+bad disk_missing 3 "disk 'nope' cannot be opened: No such file or directory" -k "$K" -d nope
+bad disk_directory 3 "disk 'adir' is not a regular file" -k "$K" -d adir,ro
+bad disk_directory_rw 3 "disk 'adir' cannot be opened: Is a directory" -k "$K" -d adir
+bad disk_fifo 3 "disk 'fifo' is not a regular file" -k "$K" -d fifo,ro
+bad disk_empty 3 "disk 'empty' is empty" -k "$K" -d empty
+bad disk_odd_size 3 "disk 'odd.img' has 1000 bytes, not a multiple of 512" -k "$K" -d odd.img
+bad disk_no_path 2 "disk ',ro': no image path" -k "$K" -d ,ro
+bad disk_unknown_option 2 "disk 'ok.img,bogus': unknown option 'bogus'" -k "$K" -d ok.img,bogus
+bad disk_bad_ring 2 "unknown option 'ring=ring'" -k "$K" -d ok.img,ring=ring
+bad disk_bad_aio 2 "unknown option 'aio=posix'" -k "$K" -d ok.img,aio=posix
+bad disk_long_serial 2 "serial longer than 20 bytes" -k "$K" -d ok.img,serial=123456789012345678901
+set -- -k "$K"
+for i in 1 2 3 4 5 6 7 8 9; do set -- "$@" -d ok.img,ro; done
+bad disk_too_many 2 "more than 8 disks" "$@"
+# H6: a read-write disk whose file cannot be written. Root writes through
+# file modes, so root gets a read-only bind mount in a private mount namespace.
+cp ok.img ro.img
+chmod 444 ro.img
+if [ "$(id -u)" = 0 ]; then
+	RINGVM_REAL=$RINGVM
+	cat > ro-wrap.sh <<EOS
+#!/bin/sh
+exec unshare -m sh -c 'mount --bind ro.img ro.img && mount -o remount,bind,ro ro.img && exec "\$0" "\$@"' "$RINGVM_REAL" "\$@"
+EOS
+	chmod 755 ro-wrap.sh
+	RINGVM=$W/ro-wrap.sh
+fi
+bad disk_readonly_file 3 "disk 'ro.img' is read-only \\((Read-only file system|Permission denied)\\); add ,ro" -k "$K" -d ro.img
+RINGVM=${RINGVM_REAL:-$RINGVM}

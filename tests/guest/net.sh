@@ -1,0 +1,38 @@
+# net: virtio-net in a real guest. rv.net= names the operation:
+#   dhcp    take a lease from slirp's DHCP server
+#   fetch   take a lease, then fetch rv.url= and print its md5
+#   serve   take a lease, serve /etc/rv-stamp once on TCP port 7777
+#   static  set rv.ip= on eth0 (TAP), then fetch rv.url=
+arg() { sed -n "s/.*\\<$1=\\([^ ]*\\).*/\\1/p" /proc/cmdline; }
+op=$(arg rv.net)
+url=$(arg rv.url)
+ip link set lo up
+ip link set eth0 up || { echo "RINGVM-NET no eth0"; exit 1; }
+echo "RINGVM-MAC $(cat /sys/class/net/eth0/address)"
+lease() { udhcpc -i eth0 -n -q -t 5 -T 2 -s /tests/udhcpc.script 2>/dev/null; }
+# fetch URL: retry for a while (a TAP peer may come up after the guest).
+fetch() {
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		if wget -q -T 5 -O /tmp/got "$1" 2>/dev/null; then
+			echo "RINGVM-FETCH ok md5=$(md5sum < /tmp/got | cut -d' ' -f1) bytes=$(wc -c < /tmp/got)"
+			return 0
+		fi
+		sleep 1
+	done
+	echo "RINGVM-FETCH failed"
+	return 1
+}
+case $op in
+dhcp) lease ;;
+fetch) lease && fetch "$url" ;;
+serve)
+	lease || exit 1
+	echo "RINGVM-SERVING"
+	nc -l -p 7777 < /etc/rv-stamp
+	echo "RINGVM-SERVED $?"
+	;;
+static)
+	ip addr add "$(arg rv.ip)" dev eth0
+	fetch "$url"
+	;;
+esac
