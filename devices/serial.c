@@ -67,9 +67,16 @@ void serial_reset(struct serial *s)
 	s->rx_head = s->rx_len = 0;
 }
 
+/*
+ * serial_tx_ready: whether THRE may be shown. With the FIFO on, Linux's 8250
+ * driver writes up to 16 bytes per THRE without reading LSR again, so THRE
+ * needs room for a whole FIFO, or a well-behaved guest would lose output.
+ */
 static bool serial_tx_ready(const struct serial *s)
 {
-	return !s->con || console_out_room(s->con) > 0;
+	size_t need = (s->fcr & FCR_ENABLE) ? SERIAL_FIFO : 1;
+
+	return !s->con || console_out_room(s->con) >= need;
 }
 
 /* serial_iir: the highest-priority pending interrupt, as IIR shows it. */

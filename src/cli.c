@@ -162,16 +162,24 @@ enum cli_result cli_parse(int argc, char **argv, struct rv_config *cfg,
 			fprintf(out, "ringvm %s\n", RINGVM_VERSION);
 			return CLI_EXIT_OK;
 		case ':':
-			if (optopt)
-				return cli_err(err, errlen, "option -%c needs an argument", optopt);
-			return cli_err(err, errlen, "option %s needs an argument",
-			    argv[optind - 1]);
+			/* glibc sets optopt for long options too: name what was typed. */
+			if (!strncmp(argv[optind - 1], "--", 2))
+				return cli_err(err, errlen, "option %s needs an argument",
+				    argv[optind - 1]);
+			return cli_err(err, errlen, "option -%c needs an argument", optopt);
 		default:
-			if (optopt)
+			if (!strncmp(argv[optind - 1], "--", 2)) {
+				const char *arg = argv[optind - 1];
+				int n = (int)strcspn(arg, "=");
+
+				if (optopt)
+					return cli_err(err, errlen, "option %.*s takes no argument",
+					    n, arg);
 				return cli_err(err, errlen,
-				    "unknown option '-%c' (see ringvm --help)", optopt);
+				    "unknown option '%s' (see ringvm --help)", arg);
+			}
 			return cli_err(err, errlen,
-			    "unknown option '%s' (see ringvm --help)", argv[optind - 1]);
+			    "unknown option '-%c' (see ringvm --help)", optopt);
 		}
 	}
 	if (optind < argc)

@@ -117,7 +117,8 @@ int boot_place_initrd(struct arch_vm *a, uint64_t low_ram_end, uint64_t ram_size
 static int boot_open(const char *what, const char *path, uint64_t *size)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0)
 		die(RV_EXIT_BADFILE, "cannot open %s '%s'", what, path);
@@ -125,6 +126,8 @@ static int boot_open(const char *what, const char *path, uint64_t *size)
 		die(RV_EXIT_BADFILE, "cannot stat %s '%s'", what, path);
 	if (!S_ISREG(st.st_mode))
 		diex(RV_EXIT_BADFILE, "%s '%s' is not a regular file", what, path);
+	if (fcntl(fd, F_SETFL, 0) < 0)
+		die(RV_EXIT_BADFILE, "cannot use %s '%s'", what, path);
 	*size = (uint64_t)st.st_size;
 	return fd;
 }

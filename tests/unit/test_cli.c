@@ -1,0 +1,526 @@
+/*
+ * test_cli.c: the command line (HOSTILE.md H7) and -d disk specs: every bad
+ * input gives one line naming the problem and status 2 (3 for a bad disk
+ * file); sizes are checked for overflow; repeated options are refused
+ * except -d, which repeats up to RV_MAX_DISKS times.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "device.h"
+#include "log.h"
+#include "virtio_blk.h"
+#include "vm.h"
+#include "unit.h"
+
+static struct unit u = { .file = "cli" };
+
+static struct rv_config cfg;
+static char err[256];
+
+/* parse: cli_parse on "ringvm" + the NULL-terminated arguments. */
+static enum cli_result parse(const char *first, ...)
+{
+	char *argv[64];
+	int argc = 0;
+	va_list ap;
+	FILE *out = fopen("/dev/null", "w");
+	enum cli_result r;
+
+	argv[argc++] = (char *)"ringvm";
+	va_start(ap, first);
+	for (const char *a = first; a && argc < 63; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	memset(err, 0, sizeof(err));
+	r = cli_parse(argc, argv, &cfg, out, err, sizeof(err));
+	fclose(out);
+	return r;
+}
+
+/* error_is: the parse failed with exactly `msg`, a single line. */
+static int error_is(enum cli_result r, const char *msg)
+{
+	if (r != CLI_ERROR || strcmp(err, msg)) {
+		printf("# got %d '%s'\n#   want '%s'\n", r, err, msg);
+		return 0;
+	}
+	return strchr(err, '\n') == NULL;
+}
+
+static void test_sizes(void)
+{
+	static const struct { const char *s; int ret; uint64_t bytes; } t[] = {
+		{ "256M", 0, 256ull << 20 }, { "1G", 0, 1ull << 30 }, { "4096K", 0, 4096ull << 10 },
+		{ "2T", 0, 2ull << 40 }, { "512", 0, 512ull << 20 }, { "1g", 0, 1ull << 30 },
+		{ "3k", 0, 3072 }, { "64MiB", 0, 64ull << 20 }, { "64MB", 0, 64ull << 20 },
+		{ "64mib", 0, 64ull << 20 }, { "0", 0, 0 }, { "007M", 0, 7ull << 20 },
+		{ "16777215T", 0, 16777215ull << 40 }, { "17592186044415", 0, 17592186044415ull << 20 },
+		{ "abc", -EINVAL, 0 }, { "", -EINVAL, 0 }, { "M", -EINVAL, 0 }, { "-1", -EINVAL, 0 },
+		{ "+1", -EINVAL, 0 }, { " 1", -EINVAL, 0 }, { "1 ", -EINVAL, 0 },
+		{ "1.5G", -EINVAL, 0 }, { "1GG", -EINVAL, 0 }, { "16E", -EINVAL, 0 },
+		{ "12Q", -EINVAL, 0 }, { "0x100", -EINVAL, 0 }, { "1MiBx", -EINVAL, 0 },
+		{ "1iB", -EINVAL, 0 },
+		{ "18446744073709551616", -ERANGE, 0 }, { "99999999999999999999999", -ERANGE, 0 },
+		{ "18446744073709551615", -ERANGE, 0 }, { "17592186044416", -ERANGE, 0 },
+		{ "16777216T", -ERANGE, 0 }, { "18446744073709551615K", -ERANGE, 0 },
+		{ "18014398509481984K", -ERANGE, 0 },
+	};
+	char name[96];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint64_t bytes = 0xabad1dea;
+		int r = cli_parse_size(t[i].s, &bytes);
+
+		snprintf(name, sizeof(name), "size '%s' -> %s", t[i].s,
+		    t[i].ret == 0 ? "bytes" : t[i].ret == -EINVAL ? "EINVAL" : "ERANGE");
+		UNIT_OK(&u, r == t[i].ret && (r || bytes == t[i].bytes), name);
+	}
+}
+
+static void test_good(void)
+{
+	UNIT_OK(&u, parse("-k", "bzImage", NULL) == CLI_RUN, "-k alone runs");
+	UNIT_OK(&u, !strcmp(cfg.kernel, "bzImage") && cfg.initrd == NULL && cfg.append == NULL &&
+	    cfg.mem_size == RV_MEM_DEFAULT && cfg.ncpus == 1 && cfg.nr_disks == 0 &&
+	    cfg.nr_nets == 0, "defaults: 256M, 1 cpu, no initrd, append or disks");
+	UNIT_OK(&u, parse("-k", "k", "-i", "rd", "-a", "quiet loglevel=3", "-m", "1G", "-c", "4",
+	    NULL) == CLI_RUN && !strcmp(cfg.initrd, "rd") &&
+	    !strcmp(cfg.append, "quiet loglevel=3") && cfg.mem_size == 1ull << 30 && cfg.ncpus == 4,
+	    "short options");
+	UNIT_OK(&u, parse("--kernel=k", "--initrd", "rd", "--append=x", "--memory=2048",
+	    "--cpus", "64", NULL) == CLI_RUN && !strcmp(cfg.kernel, "k") &&
+	    cfg.mem_size == 2048ull << 20 && cfg.ncpus == 64 && !strcmp(cfg.append, "x"),
+	    "long options, = and separate arguments");
+	UNIT_OK(&u, parse("-m", "16M", "-k", "k", NULL) == CLI_RUN && cfg.mem_size == RV_MEM_MIN,
+	    "-m 16M is the minimum, accepted");
+	UNIT_OK(&u, parse("-k", "k", "-m", "16384K", NULL) == CLI_RUN && cfg.mem_size == 16ull << 20,
+	    "-m 16384K");
+	UNIT_OK(&u, parse("-k", "k", "-m", "1T", NULL) == CLI_RUN && cfg.mem_size == 1ull << 40,
+	    "-m 1T parses (the host check is main's)");
+	UNIT_OK(&u, parse("-k", "k", "-c", "007", NULL) == CLI_RUN && cfg.ncpus == 7,
+	    "-c with leading zeros");
+	UNIT_OK(&u, parse("-k", "k", "-a", "", NULL) == CLI_RUN && cfg.append && !cfg.append[0],
+	    "-a with an empty string");
+	UNIT_OK(&u, parse("-k", "-m", NULL) == CLI_RUN && !strcmp(cfg.kernel, "-m"),
+	    "an option's argument may start with a dash");
+	UNIT_OK(&u, parse("-kk2", NULL) == CLI_RUN && !strcmp(cfg.kernel, "k2"),
+	    "attached short argument");
+	UNIT_OK(&u, parse("--kern", "k3", NULL) == CLI_RUN && !strcmp(cfg.kernel, "k3"),
+	    "unambiguous long prefix");
+}
+
+static void test_bad(void)
+{
+	enum cli_result r;
+
+	UNIT_OK(&u, error_is(parse("-k", "k", "-m", "abc", NULL),
+	    "memory size 'abc' is not a size (use e.g. 256M or 1G)"), "-m abc");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-m", "0", NULL),
+	    "memory size '0' is too small: the minimum is 16M"), "-m 0");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-m", "16383K", NULL),
+	    "memory size '16383K' is too small: the minimum is 16M"), "-m just below 16M");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-m", "18446744073709551616", NULL),
+	    "memory size '18446744073709551616' is too large"), "-m 2^64 overflows");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-m", "16777216T", NULL),
+	    "memory size '16777216T' is too large"), "-m 2^64 by suffix overflows");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-m", "16E", NULL),
+	    "memory size '16E' is not a size (use e.g. 256M or 1G)"), "-m 16E (no E suffix)");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-m", "", NULL),
+	    "memory size '' is not a size (use e.g. 256M or 1G)"), "-m empty");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-c", "0", NULL),
+	    "cpu count 0 is out of range: use 1 to 64"), "-c 0");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-c", "65", NULL),
+	    "cpu count 65 is out of range: use 1 to 64"), "-c 65");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-c", "9999", NULL),
+	    "cpu count 9999 is out of range: use 1 to 64"), "-c 9999");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-c", "18446744073709551616", NULL),
+	    "cpu count 18446744073709551616 is out of range: use 1 to 64"), "-c 2^64");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-c", "4294967297", NULL),
+	    "cpu count 4294967297 is out of range: use 1 to 64"), "-c 2^32+1 does not wrap to 1");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-c", "two", NULL),
+	    "cpu count 'two' is not a number"), "-c two");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-c", "-1", NULL),
+	    "cpu count '-1' is not a number"), "-c -1");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-c", " 1", NULL),
+	    "cpu count ' 1' is not a number"), "-c with a leading space");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-c", "1x", NULL),
+	    "cpu count '1x' is not a number"), "-c 1x");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-c", "", NULL),
+	    "cpu count '' is not a number"), "-c empty");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-x", NULL),
+	    "unknown option '-x' (see ringvm --help)"), "unknown short option");
+	UNIT_OK(&u, error_is(parse("-k", "k", "--bogus", NULL),
+	    "unknown option '--bogus' (see ringvm --help)"), "unknown long option");
+	UNIT_OK(&u, error_is(parse("-k", "k", "--bogus=1", NULL),
+	    "unknown option '--bogus=1' (see ringvm --help)"), "unknown long option with =");
+	UNIT_OK(&u, error_is(parse("-k", "k", "--version=2", NULL),
+	    "option --version takes no argument"),
+	    "argument to an option that takes none names the long option");
+	UNIT_OK(&u, error_is(parse("-k", "k", "--memory", NULL),
+	    "option --memory needs an argument"),
+	    "a long option without its argument is named as typed");
+	UNIT_OK(&u, error_is(parse("-k", NULL), "option -k needs an argument"), "-k without a file");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-m", NULL), "option -m needs an argument"),
+	    "-m without a size");
+	/* glibc sets optopt for long options too, so either spelling may appear. */
+	r = parse("-k", "k", "--memory", NULL);
+	UNIT_OK(&u, r == CLI_ERROR && (!strcmp(err, "option --memory needs an argument") ||
+	    !strcmp(err, "option -m needs an argument")), "--memory without a size");
+	UNIT_OK(&u, error_is(parse(NULL), "no kernel given: use -k FILE (see ringvm --help)"),
+	    "no arguments at all");
+	UNIT_OK(&u, error_is(parse("-m", "1G", "-c", "2", NULL),
+	    "no kernel given: use -k FILE (see ringvm --help)"), "missing -k");
+	UNIT_OK(&u, error_is(parse("-k", "k", "extra", NULL),
+	    "unexpected argument 'extra' (see ringvm --help)"), "stray argument");
+	UNIT_OK(&u, error_is(parse("-k", "k", "--", "-m", NULL),
+	    "unexpected argument '-m' (see ringvm --help)"), "argument after --");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-n", "tap0", NULL),
+	    "option -n is reserved and not available yet"), "-n is reserved");
+	UNIT_OK(&u, error_is(parse("-k", "k", "--net=user", NULL),
+	    "option --net is reserved and not available yet"), "--net is reserved");
+
+	/* Repeated single-use options (the man page: "an unknown or repeated option"). */
+	UNIT_OK(&u, error_is(parse("-k", "a", "-k", "b", NULL), "option -k given twice"), "-k twice");
+	UNIT_OK(&u, error_is(parse("-k", "a", "--kernel", "b", NULL),
+	    "option --kernel given twice"), "repeat named as spelled");
+	UNIT_OK(&u, error_is(parse("-k", "a", "-i", "x", "-i", "x", NULL), "option -i given twice"),
+	    "-i twice");
+	UNIT_OK(&u, error_is(parse("-k", "a", "-a", "x", "--append", "y", NULL),
+	    "option --append given twice"), "-a twice");
+	UNIT_OK(&u, error_is(parse("-k", "a", "-m", "1G", "-m", "1G", NULL),
+	    "option -m given twice"), "-m twice, even with the same value");
+	UNIT_OK(&u, error_is(parse("-k", "a", "-c", "1", "--cpus=2", NULL),
+	    "option --cpus given twice"), "-c twice");
+
+	/* The first problem is reported; option errors come before value errors. */
+	UNIT_OK(&u, error_is(parse("-m", "abc", "-x", NULL),
+	    "unknown option '-x' (see ringvm --help)"), "unknown option before a bad value");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-m", "abc", "-c", "0", NULL),
+	    "memory size 'abc' is not a size (use e.g. 256M or 1G)"), "memory before cpus");
+
+	/* Reentrant: a failed parse leaves nothing behind for the next. */
+	UNIT_OK(&u, parse("-k", "again", NULL) == CLI_RUN && !strcmp(cfg.kernel, "again") &&
+	    cfg.mem_size == RV_MEM_DEFAULT, "parse again after an error");
+	{
+		char small[12];
+		char *argv[] = { (char *)"ringvm", (char *)"-k", (char *)"k", (char *)"-m",
+			(char *)"abcdefghij", NULL };
+
+		memset(small, 'Z', sizeof(small));
+		UNIT_OK(&u, cli_parse(5, argv, &cfg, stdout, small, sizeof(small)) == CLI_ERROR &&
+		    small[sizeof(small) - 1] == '\0' && !strncmp(small, "memory size", 11),
+		    "a short error buffer is truncated and terminated");
+	}
+}
+
+static void test_help_version(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	char *argv[] = { (char *)"ringvm", (char *)"--version", NULL };
+	char *argh[] = { (char *)"ringvm", (char *)"-k", (char *)"k", (char *)"-h", NULL };
+
+	UNIT_OK(&u, cli_parse(2, argv, &cfg, out, err, sizeof(err)) == CLI_EXIT_OK,
+	    "--version exits OK");
+	fflush(out);
+#ifdef RINGVM_VERSION
+	UNIT_OK(&u, !strcmp(buf, "ringvm " RINGVM_VERSION "\n"), "--version prints the version");
+#else
+	UNIT_OK(&u, !strncmp(buf, "ringvm ", 7) && strchr(buf, '\n') == buf + len - 1,
+	    "--version prints one line");
+#endif
+	fclose(out);
+	free(buf);
+	buf = NULL;
+	out = open_memstream(&buf, &len);
+	UNIT_OK(&u, cli_parse(4, argh, &cfg, out, err, sizeof(err)) == CLI_EXIT_OK, "-h exits OK");
+	fflush(out);
+	UNIT_OK(&u, !strncmp(buf, "usage: ringvm -k kernel", 23) && strstr(buf, "--disk SPEC") &&
+	    strstr(buf, "Ctrl-A x quits"), "-h prints the usage");
+	fclose(out);
+	free(buf);
+}
+
+static void test_disks_cli(void)
+{
+	UNIT_OK(&u, parse("-k", "k", "-d", "a.img", "--disk=b.img,ro", NULL) == CLI_RUN &&
+	    cfg.nr_disks == 2 && !strcmp(cfg.disk[0], "a.img") && !strcmp(cfg.disk[1], "b.img,ro"),
+	    "-d repeats, in order");
+	UNIT_OK(&u, parse("-k", "k", "-d", "1", "-d", "2", "-d", "3", "-d", "4", "-d", "5", "-d",
+	    "6", "-d", "7", "-d", "8", NULL) == CLI_RUN && cfg.nr_disks == RV_MAX_DISKS &&
+	    !strcmp(cfg.disk[7], "8"), "8 disks are accepted");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-d", "1", "-d", "2", "-d", "3", "-d", "4", "-d", "5",
+	    "-d", "6", "-d", "7", "-d", "8", "-d", "9", NULL), "more than 8 disks"),
+	    "a 9th disk is refused");
+}
+
+/* spec_err: vblk_parse_spec refuses `s` with exactly `msg`. */
+static int spec_err(const char *s, const char *msg)
+{
+	struct vblk_spec sp;
+	char e[300] = "";
+
+	if (vblk_parse_spec(s, &sp, e, sizeof(e)) != -1 || strcmp(e, msg)) {
+		printf("# spec '%.40s': got '%s'\n#   want '%s'\n", s, e, msg);
+		return 0;
+	}
+	return 1;
+}
+
+static void test_disk_specs(void)
+{
+	static struct vblk_spec sp;
+	static char longpath[5000];
+	char e[300];
+
+	UNIT_OK(&u, vblk_parse_spec("disk.img", &sp, e, sizeof(e)) == 0 &&
+	    !strcmp(sp.path, "disk.img") && !sp.ro && !sp.split_only && sp.engine == DISK_URING &&
+	    sp.serial[0] == '\0', "PATH: read-write, both rings, io_uring, no serial");
+	UNIT_OK(&u, vblk_parse_spec("/x/disk.img,ro", &sp, e, sizeof(e)) == 0 &&
+	    !strcmp(sp.path, "/x/disk.img") && sp.ro, "PATH,ro");
+	UNIT_OK(&u, vblk_parse_spec("d,serial=ABCDEFGHIJ0123456789", &sp, e, sizeof(e)) == 0 &&
+	    !strcmp(sp.serial, "ABCDEFGHIJ0123456789"), "serial of 20 bytes is kept whole");
+	UNIT_OK(&u, spec_err("d,serial=ABCDEFGHIJ0123456789X",
+	    "disk 'd,serial=ABCDEFGHIJ0123456789X': serial longer than 20 bytes"),
+	    "serial of 21 bytes is refused");
+	UNIT_OK(&u, spec_err("d,serial=", "disk 'd,serial=': unknown option 'serial='"),
+	    "empty serial is refused");
+	UNIT_OK(&u, vblk_parse_spec("d,ring=split", &sp, e, sizeof(e)) == 0 && sp.split_only,
+	    "ring=split");
+	UNIT_OK(&u, vblk_parse_spec("d,ring=split,ring=packed", &sp, e, sizeof(e)) == 0 &&
+	    !sp.split_only, "ring=packed after ring=split: the last wins");
+	UNIT_OK(&u, spec_err("d,ring=bogus", "disk 'd,ring=bogus': unknown option 'ring=bogus'"),
+	    "ring=bogus");
+	UNIT_OK(&u, spec_err("d,ring=splitx", "disk 'd,ring=splitx': unknown option 'ring=splitx'"),
+	    "ring= with a valid prefix");
+	UNIT_OK(&u, vblk_parse_spec("d,aio=sync", &sp, e, sizeof(e)) == 0 && sp.engine == DISK_SYNC,
+	    "aio=sync");
+	UNIT_OK(&u, vblk_parse_spec("d,aio=sync,aio=uring", &sp, e, sizeof(e)) == 0 &&
+	    sp.engine == DISK_URING, "aio=uring after aio=sync: the last wins");
+	UNIT_OK(&u, spec_err("d,aio=bogus", "disk 'd,aio=bogus': unknown option 'aio=bogus'"),
+	    "aio=bogus");
+	UNIT_OK(&u, vblk_parse_spec("d,ro,serial=S1,ring=split,aio=sync", &sp, e, sizeof(e)) == 0 &&
+	    sp.ro && sp.split_only && sp.engine == DISK_SYNC && !strcmp(sp.serial, "S1") &&
+	    !strcmp(sp.path, "d"), "all options together");
+	UNIT_OK(&u, spec_err("d,RO", "disk 'd,RO': unknown option 'RO'"), "options are case-sensitive");
+	UNIT_OK(&u, spec_err("d,ro=1", "disk 'd,ro=1': unknown option 'ro=1'"), "ro takes no value");
+	UNIT_OK(&u, spec_err("d,r", "disk 'd,r': unknown option 'r'"), "prefix of ro");
+	UNIT_OK(&u, spec_err("d,", "disk 'd,': unknown option ''"), "trailing comma");
+	UNIT_OK(&u, spec_err("d,,ro", "disk 'd,,ro': unknown option ''"), "empty option");
+	UNIT_OK(&u, spec_err(",ro", "disk ',ro': no image path"), "no path before the options");
+	UNIT_OK(&u, spec_err("", "disk '': no image path"), "empty spec");
+
+	memset(longpath, 'p', 4095);
+	longpath[4095] = '\0';
+	UNIT_OK(&u, vblk_parse_spec(longpath, &sp, e, sizeof(e)) == 0 && strlen(sp.path) == 4095,
+	    "a 4095-byte path fits");
+	longpath[4095] = 'p';
+	longpath[4096] = '\0';
+	UNIT_OK(&u, vblk_parse_spec(longpath, &sp, e, sizeof(e)) == -1 && !strncmp(e, "disk '", 6) &&
+	    strlen(e) == sizeof(e) - 1, "a 4096-byte path is refused, the message truncated");
+}
+
+/* A child process's exit and what it wrote on stderr. */
+struct child {
+	int status;
+	char err[2048];
+	size_t len;
+};
+
+/* run_child: run fn(arg) in a child, stdout to /dev/null, stderr captured; 200 ms at most. */
+static void run_child(void (*fn)(void *), void *arg, struct child *c)
+{
+	int p[2];
+	pid_t pid;
+	ssize_t n;
+
+	memset(c, 0, sizeof(*c));
+	fflush(stdout);
+	fflush(stderr);
+	if (pipe(p) < 0) {
+		c->status = -1;
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		struct itimerval it = { .it_value = { .tv_usec = 200000 } };
+
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		setitimer(ITIMER_REAL, &it, NULL);	/* a hang is a failure, not a stuck test */
+		fn(arg);
+		_exit(99);
+	}
+	close(p[1]);
+	while (c->len < sizeof(c->err) - 1 &&
+	    (n = read(p[0], c->err + c->len, sizeof(c->err) - 1 - c->len)) > 0)
+		c->len += (size_t)n;
+	close(p[0]);
+	waitpid(pid, &c->status, 0);
+}
+
+/* exited_with: status `code` and exactly the stderr line "ringvm: <msg>\n". */
+static int exited_with(const struct child *c, int code, const char *msg)
+{
+	char want[1024];
+
+	snprintf(want, sizeof(want), "ringvm: %s\n", msg);
+	if (!WIFEXITED(c->status) || WEXITSTATUS(c->status) != code || strcmp(c->err, want)) {
+		printf("# child: %s %d, stderr '%.*s'\n#   want %d '%s'\n",
+		    WIFEXITED(c->status) ? "exit" : "signal",
+		    WIFEXITED(c->status) ? WEXITSTATUS(c->status) : WTERMSIG(c->status),
+		    (int)strcspn(c->err, "\n"), c->err, code, msg);
+		return 0;
+	}
+	return 1;
+}
+
+struct argv_box {
+	int argc;
+	char **argv;
+};
+
+/* main_like: what main() does with the parse: status 2 and one line on error. */
+static void main_like(void *arg)
+{
+	struct argv_box *b = arg;
+	static char e[256];
+
+	switch (cli_parse(b->argc, b->argv, &cfg, stdout, e, sizeof(e))) {
+	case CLI_ERROR:
+		diex(RV_EXIT_USAGE, "%s", e);
+	case CLI_EXIT_OK:
+		exit(0);
+	case CLI_RUN:
+		exit(50);
+	}
+}
+
+static void test_exit_lines(void)
+{
+	char *a1[] = { (char *)"ringvm", (char *)"-k", (char *)"k", (char *)"-m", (char *)"abc", NULL };
+	char *a2[] = { (char *)"ringvm", (char *)"--bogus", NULL };
+	char *a3[] = { (char *)"ringvm", (char *)"-c", (char *)"0", NULL };
+	struct argv_box b;
+	struct child c;
+
+	b = (struct argv_box){ 5, a1 };
+	run_child(main_like, &b, &c);
+	UNIT_OK(&u, exited_with(&c, RV_EXIT_USAGE,
+	    "memory size 'abc' is not a size (use e.g. 256M or 1G)"), "exit 2, one line: -m abc");
+	b = (struct argv_box){ 2, a2 };
+	run_child(main_like, &b, &c);
+	UNIT_OK(&u, exited_with(&c, RV_EXIT_USAGE, "unknown option '--bogus' (see ringvm --help)"),
+	    "exit 2, one line: --bogus");
+	b = (struct argv_box){ 3, a3 };
+	run_child(main_like, &b, &c);
+	UNIT_OK(&u, exited_with(&c, RV_EXIT_USAGE, "no kernel given: use -k FILE (see ringvm --help)"),
+	    "exit 2, one line: missing -k wins over -c 0");
+}
+
+/* disk_setup: the virtio-blk setup hook on one -d spec, as devices_setup runs it. */
+static void disk_setup(void *arg)
+{
+	static struct rv_config dc;
+	static struct vm vm;
+
+	memset(&dc, 0, sizeof(dc));
+	dc.disk[0] = arg;
+	dc.nr_disks = 1;
+	memset(&vm, 0, sizeof(vm));
+	vm.cfg = &dc;
+	vblk_ops.setup(&vm);
+	_exit(98);	/* a good disk would go on to need the loop; not reached here */
+}
+
+static void test_disk_files(void)
+{
+	char dir[] = "/tmp/ringvm-cli-XXXXXX", path[256], spec[300], msg[600];
+	struct child c;
+	int fd;
+
+	if (!mkdtemp(dir)) {
+		UNIT_OK(&u, 0, "temp dir");
+		return;
+	}
+	run_child(disk_setup, (void *)"x.img,ring=bogus", &c);
+	UNIT_OK(&u, exited_with(&c, RV_EXIT_USAGE, "disk 'x.img,ring=bogus': unknown option 'ring=bogus'"),
+	    "bad spec: exit 2, one line");
+	run_child(disk_setup, (void *)"x.img,serial=123456789012345678901", &c);
+	UNIT_OK(&u, exited_with(&c, RV_EXIT_USAGE,
+	    "disk 'x.img,serial=123456789012345678901': serial longer than 20 bytes"),
+	    "long serial: exit 2, one line");
+
+	snprintf(path, sizeof(path), "%s/nope.img", dir);
+	run_child(disk_setup, path, &c);
+	snprintf(msg, sizeof(msg), "disk '%s' cannot be opened: No such file or directory", path);
+	UNIT_OK(&u, exited_with(&c, RV_EXIT_BADFILE, msg), "missing disk: exit 3");
+
+	snprintf(spec, sizeof(spec), "%s,ro", dir);
+	run_child(disk_setup, spec, &c);
+	snprintf(msg, sizeof(msg), "disk '%s' is not a regular file", dir);
+	UNIT_OK(&u, exited_with(&c, RV_EXIT_BADFILE, msg), "directory, ro: exit 3");
+	run_child(disk_setup, dir, &c);
+	snprintf(msg, sizeof(msg), "disk '%s' cannot be opened: Is a directory", dir);
+	UNIT_OK(&u, exited_with(&c, RV_EXIT_BADFILE, msg), "directory, rw: exit 3");
+
+	snprintf(path, sizeof(path), "%s/empty.img", dir);
+	fd = open(path, O_CREAT | O_WRONLY, 0644);
+	close(fd);
+	run_child(disk_setup, path, &c);
+	snprintf(msg, sizeof(msg), "disk '%s' is empty", path);
+	UNIT_OK(&u, exited_with(&c, RV_EXIT_BADFILE, msg), "empty disk: exit 3");
+	unlink(path);
+
+	snprintf(path, sizeof(path), "%s/odd.img", dir);
+	fd = open(path, O_CREAT | O_WRONLY, 0644);
+	if (fd >= 0 && ftruncate(fd, 1000) == 0) {
+		run_child(disk_setup, path, &c);
+		snprintf(msg, sizeof(msg), "disk '%s' has 1000 bytes, not a multiple of 512", path);
+		UNIT_OK(&u, exited_with(&c, RV_EXIT_BADFILE, msg), "size not a multiple of 512: exit 3");
+	}
+	close(fd);
+	unlink(path);
+
+	/* A FIFO must be refused, not waited on: open blocks until a writer comes. */
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	if (mkfifo(path, 0600) == 0) {
+		snprintf(spec, sizeof(spec), "%s,ro", path);
+		run_child(disk_setup, spec, &c);
+		snprintf(msg, sizeof(msg), "disk '%s' is not a regular file", path);
+		UNIT_OK(&u, exited_with(&c, RV_EXIT_BADFILE, msg), "FIFO, ro: exit 3, no hang");
+		run_child(disk_setup, path, &c);
+		UNIT_OK(&u, exited_with(&c, RV_EXIT_BADFILE, msg), "FIFO, rw: exit 3, no hang");
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+int main(void)
+{
+	test_sizes();
+	test_good();
+	test_bad();
+	test_help_version();
+	test_disks_cli();
+	test_disk_specs();
+	test_exit_lines();
+	test_disk_files();
+	return unit_done(&u);
+}
