@@ -38,7 +38,7 @@ void cli_usage(FILE *out)
 	    "  -m, --memory SIZE     guest memory: 256M, 1G, ... (default 256M)\n"
 	    "  -c, --cpus N          number of vCPUs (default 1)\n"
 	    "  -d, --disk SPEC       virtio disk: PATH[,ro][,serial=ID][,ring=split|packed][,aio=uring|sync]\n"
-	    "  -n, --net SPEC        virtio network (reserved, not yet available)\n"
+	    "  -n, --net SPEC        virtio network: user|tap|none[,mac=MAC][,ring=split][,...]\n"
 	    "  -h, --help            show this help\n"
 	    "  -V, --version         show the version\n"
 	    "\n"
@@ -152,9 +152,10 @@ enum cli_result cli_parse(int argc, char **argv, struct rv_config *cfg,
 			cfg->disk[cfg->nr_disks++] = optarg;
 			break;
 		case 'n':
-			return cli_err(err, errlen,
-			    "option %s is reserved and not available yet",
-			    cli_optname(c, longidx, name, sizeof(name)));
+			if (cfg->nr_nets == RV_MAX_NETS)
+				return cli_err(err, errlen, "more than %d network devices", RV_MAX_NETS);
+			cfg->net[cfg->nr_nets++] = optarg;
+			break;
 		case 'h':
 			cli_usage(out);
 			return CLI_EXIT_OK;

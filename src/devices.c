@@ -11,6 +11,7 @@ const struct device_ops *const rv_devices[] = {
 	&pm_ops,
 	&pvpanic_ops,
 	&vblk_ops,
+	&vnet_ops,
 	NULL,
 };
 

@@ -13,7 +13,8 @@ lease() { udhcpc -i eth0 -n -q -t 5 -T 2 -s /tests/udhcpc.script 2>/dev/null; }
 # fetch URL: retry for a while (a TAP peer may come up after the guest).
 fetch() {
 	for i in 1 2 3 4 5 6 7 8 9 10; do
-		if wget -q -T 5 -O /tmp/got "$1" 2>/dev/null; then
+		# No -T: busybox 1.35 static wget crashes on it; timeout bounds it instead.
+		if timeout 10 wget -q -O /tmp/got "$1" 2>/dev/null; then
 			echo "RINGVM-FETCH ok md5=$(md5sum < /tmp/got | cut -d' ' -f1) bytes=$(wc -c < /tmp/got)"
 			return 0
 		fi

@@ -1,0 +1,622 @@
+/*
+ * virtio_net.c: virtio network device (virtio 1.2, section 5.1), one RX and
+ * one TX queue, in front of a backend from netbackends/ (TAP, libslirp or
+ * none).
+ *
+ * Every limit is specified (virtio_net.h) and every guest mistake has one
+ * outcome (HOSTILE.md 2e): a frame the device cannot use is dropped and
+ * counted and its buffer published as used with length 0; a ring the walker
+ * finds malformed, or a chain in the malicious band, puts the device in
+ * DEVICE_NEEDS_RESET. Back-pressure in both directions waits for readiness
+ * and never spins: a TX chain the backend cannot take is rolled back into the
+ * ring, and an RX frame with no guest buffer stays with the backend, which
+ * stops reading until the guest posts buffers.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+
+#include "config.h"
+#include "device.h"
+#include "log.h"
+#include "loop.h"
+#include "virtio_net.h"
+#include "vm.h"
+
+/* Offloads that need a backend passing virtio_net_hdr through (TAP). */
+#define VNET_OFFLOADS (1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM | \
+	1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6 | \
+	1ull << VIRTIO_NET_F_HOST_ECN | 1ull << VIRTIO_NET_F_GUEST_TSO4 | \
+	1ull << VIRTIO_NET_F_GUEST_TSO6 | 1ull << VIRTIO_NET_F_GUEST_ECN)
+
+static bool vnet_has(const struct vnet *n, unsigned bit)
+{
+	return n->negotiated & (1ull << bit);
+}
+
+static int vnet_parse_mac(const char *s, size_t len, uint8_t mac[6])
+{
+	unsigned v[6];
+	char buf[18], tail;
+
+	if (len != 17)
+		return -1;
+	memcpy(buf, s, 17);
+	buf[17] = '\0';
+	if (sscanf(buf, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4],
+	    &v[5], &tail) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	/* A multicast source address would confuse every switch it meets. */
+	return (mac[0] & 1) ? -1 : 0;
+}
+
+int vnet_parse_spec(const char *s, unsigned index, struct vnet_spec *spec, char *err,
+    size_t errlen)
+{
+	static const struct net_backend_ops *const backends[] = {
+		&net_user_ops, &net_tap_ops, &net_none_ops,
+	};
+	const char *comma = strchr(s, ',');
+	size_t nlen = comma ? (size_t)(comma - s) : strlen(s), used = 0;
+
+	memset(spec, 0, sizeof(*spec));
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (strlen(backends[i]->name) == nlen && !strncmp(s, backends[i]->name, nlen))
+			spec->backend = backends[i];
+	if (!spec->backend) {
+		snprintf(err, errlen, "net '%s': unknown backend '%.*s' (use user, tap or none)",
+		    s, (int)nlen, s);
+		return -1;
+	}
+	/* QEMU's default prefix 52:54:00, numbered by the order of -n options. */
+	memcpy(spec->mac, (const uint8_t[]){ 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 }, 6);
+	spec->mac[5] = (uint8_t)(0x56 + index);
+	for (const char *p = comma; p && *p; ) {
+		const char *opt = p + 1, *end = strchr(opt, ',');
+		size_t n = end ? (size_t)(end - opt) : strlen(opt);
+
+		if (n > 4 && !strncmp(opt, "mac=", 4)) {
+			if (vnet_parse_mac(opt + 4, n - 4, spec->mac)) {
+				snprintf(err, errlen, "net '%s': mac '%.*s' is not a unicast "
+				    "address like 52:54:00:12:34:56", s, (int)(n - 4), opt + 4);
+				return -1;
+			}
+		} else if (n == 10 && !strncmp(opt, "ring=split", n)) {
+			spec->split_only = true;
+		} else if (n == 11 && !strncmp(opt, "ring=packed", n)) {
+			spec->split_only = false;
+		} else {
+			/* Everything else belongs to the backend, in order. */
+			if (used + n + 2 > sizeof(spec->backend_opts)) {
+				snprintf(err, errlen, "net '%s': options too long", s);
+				return -1;
+			}
+			if (used)
+				spec->backend_opts[used++] = ',';
+			memcpy(spec->backend_opts + used, opt, n);
+			used += n;
+			spec->backend_opts[used] = '\0';
+		}
+		p = end;
+	}
+	return 0;
+}
+
+/* vnet_kick: raise the queue's interrupt once per loop iteration, not per frame. */
+static void vnet_irq_flush(struct ev_loop *ev, ev_prepare *w, int revents)
+{
+	struct vnet *n = w->data;
+
+	(void)revents;
+	ev_prepare_stop(ev, w);
+	for (unsigned q = 0; q < 2; q++) {
+		if (n->irq_pending[q]) {
+			n->irq_pending[q] = false;
+			virtio_pci_interrupt(n->vp, q);
+		}
+	}
+}
+
+static void vnet_irq_later(struct vnet *n, unsigned q)
+{
+	n->irq_pending[q] = true;
+	if (!ev_is_active(&n->irq_flush))
+		ev_prepare_start(n->vm->loop->ev, &n->irq_flush);
+}
+
+/*
+ * vnet_tx_header: check and sanitise the driver's header for a backend that
+ * takes one (N5). Offload fields the driver did not negotiate are cleared,
+ * never trusted; negotiated ones are checked against the frame before the
+ * host kernel sees them. Returns 0, or -1 to drop the frame.
+ */
+static int vnet_tx_header(struct vnet *n, struct virtio_net_hdr_v1 *h, uint32_t frame_len)
+{
+	uint8_t gso = h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+
+	h->num_buffers = 0;	/* the driver MUST set 0; the host must not read it */
+	if (!vnet_has(n, VIRTIO_NET_F_CSUM)) {
+		memset(h, 0, sizeof(*h));
+		return 0;
+	}
+	h->flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+	    (uint32_t)h->csum_start + h->csum_offset + 2 > frame_len)
+		return -1;
+	if (h->gso_type == VIRTIO_NET_HDR_GSO_NONE)
+		return 0;
+	if ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) && !vnet_has(n, VIRTIO_NET_F_HOST_ECN))
+		return -1;
+	if (!(gso == VIRTIO_NET_HDR_GSO_TCPV4 && vnet_has(n, VIRTIO_NET_F_HOST_TSO4)) &&
+	    !(gso == VIRTIO_NET_HDR_GSO_TCPV6 && vnet_has(n, VIRTIO_NET_F_HOST_TSO6)))
+		return -1;
+	if (h->gso_size == 0 || h->hdr_len > frame_len || !(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return -1;
+	return 0;
+}
+
+/*
+ * vnet_tx_one: send the chain in n->chain. Returns 0 when it was consumed
+ * (sent or dropped), -EAGAIN when the backend is full (the caller rolls the
+ * chain back), -EPROTO when the chain is malicious (the device is failed).
+ */
+static int vnet_tx_one(struct vnet *n, struct virtq_chain *c)
+{
+	struct virtio_net_hdr_v1 h;
+	uint32_t frame_len, skip = VNET_HDR_LEN;
+	int cnt = 0, r;
+
+	if (c->nseg > VNET_TX_SEGS_DROP) {
+		virtio_pci_fail(n->vp, "virtio-net: TX chain with more descriptors than the limit");
+		return -EPROTO;
+	}
+	if (c->read_len > VNET_TX_BYTES_DROP) {
+		virtio_pci_fail(n->vp, "virtio-net: TX chain longer than the limit");
+		return -EPROTO;
+	}
+	/* N4: a TX chain is all device-readable; N1: header plus an Ethernet header. */
+	if (c->nread != c->nseg || c->read_len < VNET_HDR_LEN + 14) {
+		n->cnt.tx_malformed++;
+		log_guest(&n->log_tx, "virtio-net: malformed TX chain (%u bytes, %u of %u "
+		    "segments readable); dropped", c->read_len, c->nread, c->nseg);
+		return 0;
+	}
+	frame_len = c->read_len - VNET_HDR_LEN;
+	if (frame_len > NET_FRAME_MAX) {
+		n->cnt.tx_too_big++;
+		log_guest(&n->log_tx, "virtio-net: TX frame of %u bytes over the %u limit; dropped",
+		    frame_len, NET_FRAME_MAX);
+		return 0;
+	}
+	if (c->nseg > VNET_TX_SEGS_VALID) {
+		n->cnt.tx_too_many_segs++;
+		log_guest(&n->log_tx, "virtio-net: TX frame in %u descriptors, over the %u "
+		    "limit; dropped", c->nseg, VNET_TX_SEGS_VALID);
+		return 0;
+	}
+	if (n->nb.vnet_hdr_len) {
+		virtq_copy_from(c, 0, &h, sizeof(h));
+		if (vnet_tx_header(n, &h, frame_len)) {
+			n->cnt.tx_malformed++;
+			log_guest(&n->log_tx, "virtio-net: TX header with offloads the frame "
+			    "cannot have; dropped");
+			return 0;
+		}
+		memcpy(n->tx_hdr, &h, sizeof(h));
+		n->tx_iov[cnt++] = (struct iovec){ n->tx_hdr, VNET_HDR_LEN };
+	}
+	/* The frame: the readable segments past the header (which may span several). */
+	for (unsigned i = 0; i < c->nseg; i++) {
+		struct iovec v = c->seg[i].iov;
+
+		if (skip >= v.iov_len) {
+			skip -= (uint32_t)v.iov_len;
+			continue;
+		}
+		v.iov_base = (uint8_t *)v.iov_base + skip;
+		v.iov_len -= skip;
+		skip = 0;
+		n->tx_iov[cnt++] = v;
+	}
+	r = n->nb.ops->send(&n->nb, n->tx_iov, cnt, frame_len + n->nb.vnet_hdr_len);
+	return r == -EAGAIN ? -EAGAIN : 0;
+}
+
+void vnet_tx(struct vnet *n)
+{
+	struct virtq *vq = virtio_pci_queue(n->vp, VNET_TXQ);
+	bool rechecked = false;
+	unsigned sent = 0;
+
+	if (!vq || n->tx_blocked)
+		return;
+	for (;;) {
+		int r;
+
+		if (sent == VNET_TX_BUDGET) {
+			/* Yield to the other watchers; continue next iteration (S1). */
+			ev_idle_start(n->vm->loop->ev, &n->tx_more);
+			break;
+		}
+		r = virtq_pop(vq, &n->chain);
+		if (r < 0) {
+			virtio_pci_fail(n->vp, vq->why);
+			return;
+		}
+		if (r == 0) {
+			/* Ask for a kick past what we took, then look once more (lost-kick race). */
+			if (rechecked)
+				break;
+			virtq_kick_enable(vq, true);
+			rechecked = true;
+			continue;
+		}
+		rechecked = false;
+		r = vnet_tx_one(n, &n->chain);
+		if (r == -EPROTO)
+			return;
+		if (r == -EAGAIN) {
+			/*
+			 * N8: roll the chain back and stop taking kicks; the backend
+			 * calls vnet_tx_ready when it can send again. Nothing spins.
+			 */
+			virtq_unpop(vq, &n->chain);
+			virtq_kick_enable(vq, false);
+			n->tx_blocked = true;
+			break;
+		}
+		virtq_push(vq, &n->chain.tok, 0);
+		sent++;
+	}
+	if (sent)
+		vnet_irq_later(n, VNET_TXQ);
+}
+
+static void vnet_tx_more(struct ev_loop *ev, ev_idle *w, int revents)
+{
+	(void)revents;
+	ev_idle_stop(ev, w);
+	vnet_tx(w->data);
+}
+
+static void vnet_tx_ready(void *owner)
+{
+	struct vnet *n = owner;
+
+	n->tx_blocked = false;
+	vnet_tx(n);
+}
+
+/*
+ * vnet_rx_pop: the next RX chain into `c`: 1, or 0 when the guest has none
+ * (kicks are enabled then), or -1 when the ring is malformed (device
+ * failed). Chains with device-readable descriptors are returned to the
+ * guest unused and counted (N4: never write a readable buffer).
+ */
+static int vnet_rx_pop(struct vnet *n, struct virtq *vq, struct virtq_chain *c)
+{
+	bool rechecked = false;
+
+	for (unsigned tries = 0; tries <= vq->size; ) {
+		int r = virtq_pop(vq, c);
+
+		if (r < 0) {
+			virtio_pci_fail(n->vp, vq->why);
+			return -1;
+		}
+		if (r == 0) {
+			if (rechecked)
+				return 0;
+			virtq_kick_enable(vq, true);
+			rechecked = true;
+			continue;
+		}
+		if (c->nread == 0 && c->tok.write_len > 0)
+			return 1;
+		n->cnt.rx_bad_chain++;
+		log_guest(&n->log_rx, "virtio-net: RX chain with device-readable buffers; "
+		    "returned unused");
+		virtq_push(vq, &c->tok, 0);
+		vnet_irq_later(n, VNET_RXQ);
+		tries++;
+	}
+	return 0;
+}
+
+int vnet_rx(void *owner, const uint8_t *frame, size_t len)
+{
+	struct vnet *n = owner;
+	struct virtq *vq = virtio_pci_queue(n->vp, VNET_RXQ);
+	struct virtio_net_hdr_v1 h;
+	uint32_t total, w, off;
+	unsigned extra = 0;
+	int r;
+
+	if (!vq) {
+		/* Not running (yet, or being reset): the frame waits for start. */
+		n->rx_waiting = true;
+		return -EAGAIN;
+	}
+	memset(&h, 0, sizeof(h));
+	if (n->nb.vnet_hdr_len) {
+		if (len < n->nb.vnet_hdr_len)
+			return 0;
+		memcpy(&h, frame, VNET_HDR_LEN);
+		frame += n->nb.vnet_hdr_len;
+		len -= n->nb.vnet_hdr_len;
+		/* Offload fields only for what the guest negotiated. */
+		if (!vnet_has(n, VIRTIO_NET_F_GUEST_CSUM))
+			memset(&h, 0, sizeof(h));
+	}
+	if (len < 14 || len > NET_FRAME_MAX) {
+		n->nb.stats.rx_dropped++;
+		return 0;
+	}
+	total = VNET_HDR_LEN + (uint32_t)len;
+	r = vnet_rx_pop(n, vq, &n->first);
+	if (r <= 0) {
+		if (r == 0)
+			n->rx_waiting = true;
+		return r == 0 ? -EAGAIN : 0;
+	}
+	if (!vnet_has(n, VIRTIO_NET_F_MRG_RXBUF)) {
+		/* N6: a buffer too small for the frame is given back empty; the frame is dropped. */
+		if (n->first.tok.write_len < total) {
+			n->cnt.rx_too_small++;
+			log_guest(&n->log_rx, "virtio-net: RX buffer of %u bytes for a %u-byte "
+			    "frame; dropped", n->first.tok.write_len, total);
+			virtq_push(vq, &n->first.tok, 0);
+			vnet_irq_later(n, VNET_RXQ);
+			return 0;
+		}
+		h.num_buffers = 1;
+		virtq_copy_to(&n->first, 0, &h, VNET_HDR_LEN);
+		virtq_copy_to(&n->first, VNET_HDR_LEN, frame, (uint32_t)len);
+		virtq_push(vq, &n->first.tok, total);
+		vnet_irq_later(n, VNET_RXQ);
+		return 0;
+	}
+	/* Mergeable buffers: fill chains in order until the frame is placed. */
+	if (n->first.tok.write_len < VNET_HDR_LEN) {
+		n->cnt.rx_too_small++;
+		virtq_push(vq, &n->first.tok, 0);
+		vnet_irq_later(n, VNET_RXQ);
+		return 0;
+	}
+	w = n->first.tok.write_len < total ? n->first.tok.write_len : total;
+	off = virtq_copy_to(&n->first, VNET_HDR_LEN, frame, w - VNET_HDR_LEN);
+	while (off < len) {
+		uint32_t c;
+
+		r = extra + 1 < vq->size ? vnet_rx_pop(n, vq, &n->chain) : 0;
+		if (r < 0)
+			return 0;
+		if (r == 0) {
+			/* Not enough buffers: give all back (position before the first) and wait. */
+			virtq_unpop(vq, &n->first);
+			n->rx_waiting = true;
+			return -EAGAIN;
+		}
+		c = virtq_copy_to(&n->chain, 0, frame + off, (uint32_t)len - off);
+		n->mrg[extra].tok = n->chain.tok;
+		n->mrg[extra].len = c;
+		extra++;
+		off += c;
+	}
+	/* N6, CVE-2021-3748: num_buffers is in place before any USED entry is published. */
+	h.num_buffers = (uint16_t)(1 + extra);
+	virtq_copy_to(&n->first, 0, &h, VNET_HDR_LEN);
+	virtq_push(vq, &n->first.tok, w);
+	for (unsigned i = 0; i < extra; i++)
+		virtq_push(vq, &n->mrg[i].tok, n->mrg[i].len);
+	vnet_irq_later(n, VNET_RXQ);
+	return 0;
+}
+
+static void vnet_rx_resume(struct vnet *n)
+{
+	n->rx_waiting = false;
+	if (n->open)
+		n->nb.ops->rx_resume(&n->nb);
+}
+
+static uint64_t vnet_features(void *dev)
+{
+	return ((struct vnet *)dev)->features;
+}
+
+static int vnet_features_ok(void *dev, uint64_t f)
+{
+	struct vnet *n = dev;
+	unsigned tun = 0;
+
+	/* F1: each offload needs the one it builds on (virtio 1.2, 5.1.3.1). */
+	if ((f & (1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6)) &&
+	    !(f & 1ull << VIRTIO_NET_F_CSUM))
+		return -EINVAL;
+	if ((f & (1ull << VIRTIO_NET_F_GUEST_TSO4 | 1ull << VIRTIO_NET_F_GUEST_TSO6)) &&
+	    !(f & 1ull << VIRTIO_NET_F_GUEST_CSUM))
+		return -EINVAL;
+	if ((f & 1ull << VIRTIO_NET_F_HOST_ECN) &&
+	    !(f & (1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6)))
+		return -EINVAL;
+	if ((f & 1ull << VIRTIO_NET_F_GUEST_ECN) &&
+	    !(f & (1ull << VIRTIO_NET_F_GUEST_TSO4 | 1ull << VIRTIO_NET_F_GUEST_TSO6)))
+		return -EINVAL;
+	n->negotiated = f;
+	if (f & 1ull << VIRTIO_NET_F_GUEST_CSUM)
+		tun |= TUN_F_CSUM;
+	if (f & 1ull << VIRTIO_NET_F_GUEST_TSO4)
+		tun |= TUN_F_TSO4;
+	if (f & 1ull << VIRTIO_NET_F_GUEST_TSO6)
+		tun |= TUN_F_TSO6;
+	if (f & 1ull << VIRTIO_NET_F_GUEST_ECN)
+		tun |= TUN_F_TSO_ECN;
+	if (n->nb.ops->set_offload && n->nb.ops->set_offload(&n->nb, tun) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+static void vnet_config_read(void *dev, uint32_t off, uint8_t *buf, uint32_t len)
+{
+	struct vnet *n = dev;
+	struct virtio_net_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memcpy(cfg.mac, n->spec.mac, 6);
+	/* "none" has no link; the others are always up. */
+	cfg.status = n->spec.backend == &net_none_ops ? 0 : VIRTIO_NET_S_LINK_UP;
+	cfg.max_virtqueue_pairs = 1;
+	memcpy(buf, (uint8_t *)&cfg + off, len);	/* off + len <= config_size, checked by the transport */
+}
+
+static void vnet_config_write(void *dev, uint32_t off, const uint8_t *buf, uint32_t len)
+{
+	/* The MAC is writable only in legacy devices; nothing else is writable. */
+	(void)dev; (void)off; (void)buf; (void)len;
+}
+
+static void vnet_start(void *dev)
+{
+	struct vnet *n = dev;
+
+	vnet_rx_resume(n);
+	vnet_tx(n);
+}
+
+static void vnet_notify(void *dev, unsigned q)
+{
+	struct vnet *n = dev;
+
+	if (q == VNET_RXQ) {
+		if (n->rx_waiting)
+			vnet_rx_resume(n);
+	} else if (q == VNET_TXQ) {
+		vnet_tx(n);
+	}
+}
+
+static bool vnet_reset(void *dev)
+{
+	struct vnet *n = dev;
+	struct ev_loop *ev = n->vm->loop->ev;
+
+	/*
+	 * Sends and receives complete inside their calls, so nothing is in
+	 * flight: a parked TX chain is simply forgotten (it was rolled back into
+	 * a ring that no longer exists), and a waiting RX frame stays with the
+	 * backend until the driver starts again (F3).
+	 */
+	n->tx_blocked = false;
+	n->rx_waiting = false;
+	n->irq_pending[0] = n->irq_pending[1] = false;
+	ev_idle_stop(ev, &n->tx_more);
+	ev_prepare_stop(ev, &n->irq_flush);
+	n->negotiated = 0;
+	if (n->nb.ops->set_offload)
+		n->nb.ops->set_offload(&n->nb, 0);
+	return true;
+}
+
+const struct virtio_ops vnet_virtio_ops = {
+	.name = "virtio-net",
+	.device_id = 1,
+	.pci_class = 0x020000,		/* network controller, Ethernet */
+	.num_queues = 2,
+	.queue_max = VNET_QUEUE_SIZE,
+	.config_size = 10,		/* mac, status, max_virtqueue_pairs */
+	.features = vnet_features,
+	.features_ok = vnet_features_ok,
+	.config_read = vnet_config_read,
+	.config_write = vnet_config_write,
+	.start = vnet_start,
+	.queue_notify = vnet_notify,
+	.reset = vnet_reset,
+};
+
+static int vnet_create(struct vm *vm, const char *spec_text, unsigned index)
+{
+	struct vnet *n = calloc(1, sizeof(*n));
+	char err[300];
+	int r;
+
+	if (!n)
+		return -ENOMEM;
+	if (vnet_parse_spec(spec_text, index, &n->spec, err, sizeof(err)))
+		diex(RV_EXIT_USAGE, "%s", err);
+	n->vm = vm;
+	n->nb.ops = n->spec.backend;
+	n->nb.owner = n;
+	n->nb.rx = vnet_rx;
+	n->nb.tx_ready = vnet_tx_ready;
+	r = n->nb.ops->open(&n->nb, vm->loop->ev, n->spec.backend_opts, err, sizeof(err));
+	if (r) {
+		n->nb.ops->close(&n->nb);
+		if (r == -EINVAL)
+			diex(RV_EXIT_USAGE, "net '%s': %s", spec_text, err);
+		diex(RV_EXIT_FAILURE, "net '%s': %s", spec_text, err);
+	}
+	n->open = true;
+	ev_idle_init(&n->tx_more, vnet_tx_more);
+	n->tx_more.data = n;
+	ev_prepare_init(&n->irq_flush, vnet_irq_flush);
+	n->irq_flush.data = n;
+	n->features = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS |
+	    1ull << VIRTIO_NET_F_MRG_RXBUF;
+	if (n->nb.vnet_hdr_len == VNET_HDR_LEN && n->nb.ops->set_offload)
+		n->features |= VNET_OFFLOADS;
+	r = virtio_pci_create(vm, &vnet_virtio_ops, n, !n->spec.split_only, &n->vp);
+	if (!r)
+		r = vm_add_dev(vm, &vnet_ops, n);
+	if (r) {
+		n->nb.ops->close(&n->nb);
+		free(n);
+	}
+	return r;
+}
+
+static int vnet_setup(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->cfg->nr_nets; i++) {
+		int r = vnet_create(vm, vm->cfg->net[i], i);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static void vnet_teardown(struct vm *vm, void *state)
+{
+	struct vnet *n = state;
+	const struct net_stats *s = &n->nb.stats;
+	const struct vnet_counters *c = &n->cnt;
+
+	ev_idle_stop(vm->loop->ev, &n->tx_more);
+	ev_prepare_stop(vm->loop->ev, &n->irq_flush);
+	if (c->tx_malformed || c->tx_too_big || c->tx_too_many_segs || c->rx_too_small ||
+	    c->rx_bad_chain || s->rx_dropped || s->tx_dropped)
+		log_warnx("virtio-net %s: dropped: %llu malformed, %llu oversized, %llu "
+		    "over the descriptor limit on TX; %llu too small, %llu bad chains, %llu "
+		    "queue or host drops on RX; %llu host drops on TX",
+		    n->spec.backend->name, (unsigned long long)c->tx_malformed,
+		    (unsigned long long)c->tx_too_big, (unsigned long long)c->tx_too_many_segs,
+		    (unsigned long long)c->rx_too_small, (unsigned long long)c->rx_bad_chain,
+		    (unsigned long long)s->rx_dropped, (unsigned long long)s->tx_dropped);
+	n->nb.ops->close(&n->nb);
+	virtio_pci_destroy(n->vp);
+	free(n);
+}
+
+const struct device_ops vnet_ops = {
+	.name = "virtio-net",
+	.setup = vnet_setup,
+	.teardown = vnet_teardown,
+	.acpi_dsdt = NULL,	/* found by PCI enumeration */
+};

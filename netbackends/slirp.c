@@ -1,0 +1,1031 @@
+/*
+ * slirp.c: the "user" network backend: libslirp's user-mode TCP/IP stack
+ * (NAT, DHCP, DNS forwarding, port forwards), run inside the VM's libev
+ * loop with no extra thread and no lock. Needs no privilege.
+ *
+ * How libslirp is driven (libev's documented way to embed a poll-style
+ * library): an ev_prepare watcher asks slirp which sockets it wants
+ * (slirp_pollfds_fill) and keeps one ev_io watcher per socket; an ev_check
+ * watcher hands the readiness those watchers saw back to slirp
+ * (slirp_pollfds_poll). slirp's TCP timers become one ev_timer that is armed
+ * only while slirp has timer work, so an idle stack causes no wakeups; its
+ * own timers (IPv6 router advertisements) are ev_timers too.
+ *
+ * slirp pushes frames to the guest through a callback and cannot be told to
+ * wait, so frames the device cannot take go into a queue capped at
+ * NET_RXQ_MAX_FRAMES frames and NET_RXQ_MAX_BYTES bytes; beyond it they are
+ * dropped and counted (HOSTILE.md N7, seed XSA-300). While the queue is full
+ * slirp's sockets are not read at all, so host peers are pushed back by
+ * their own socket buffers instead of being read and dropped.
+ *
+ * Functions here are prefixed user_ (the backend's name): libslirp owns the
+ * slirp_ prefix.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ev.h>
+#include <slirp/libslirp.h>
+
+#include "log.h"
+#include "netbackend.h"
+
+#define USER_ETH_HLEN 14
+#define USER_OPTS_MAX 2048	/* longest option string accepted */
+#define USER_HOSTFWD_MAX 32	/* hostfwd rules per backend */
+#define USER_HOSTNAME_MAX 32	/* slirp's DHCP host name field holds 32 */
+#define USER_MTU_DEFAULT 1500
+#define USER_MTU_MIN 1280	/* IPv6's minimum link MTU */
+#define USER_MTU_MAX 65521	/* libslirp's IF_MTU_MAX */
+#define USER_PREFIX_MAX 27	/* room for host .2, DNS .3 and the DHCP pool .15-.30 */
+/*
+ * slirp_pollfds_fill never asks for more than 1000 ms, even with no timer
+ * work at all; it asks for 499 ms (slow TCP/IP timers) or 2 ms (delayed
+ * ACKs) when it has some. A timeout of 1000 ms or more therefore means
+ * "idle": no timer is armed and the loop sleeps until a socket or the guest
+ * wakes it.
+ */
+#define USER_IDLE_TIMEOUT_MS 1000
+
+/* One parsed hostfwd rule. */
+struct user_fwd {
+	bool udp;
+	struct in_addr host_addr, guest_addr;	/* guest 0: the first DHCP address */
+	int host_port, guest_port;
+	const char *spec;			/* the text, for messages during parsing */
+};
+
+/* Parsed options, with defaults filled in. */
+struct user_opts {
+	struct in_addr net, mask, host, dns, dhcp;
+	unsigned prefix;
+	bool restricted, ipv6;
+	unsigned mtu;
+	char hostname[USER_HOSTNAME_MAX + 1];
+	struct user_fwd fwd[USER_HOSTFWD_MAX];
+	unsigned nfwd;
+};
+
+/* The watcher for one host socket slirp polls, indexed by its fd number. */
+struct user_fdw {
+	ev_io io;
+	struct user *u;
+	int fd;
+	int want;		/* EV_READ|EV_WRITE asked for in this round */
+	int armed;		/* the events io is started with; 0 when stopped */
+	int got;		/* events seen since the last slirp_pollfds_poll */
+	unsigned round;		/* the fill round that last asked for this fd */
+	bool listed;		/* in user.active */
+};
+
+/* One of slirp's own timers (timer_new_opaque). */
+struct user_timer {
+	ev_timer t;
+	struct user *u;
+	SlirpTimerId id;
+	void *cb_opaque;
+	struct user_timer *next;
+};
+
+struct user_frame {
+	uint8_t *buf;
+	size_t len;
+};
+
+struct user {
+	struct net_backend *nb;
+	Slirp *slirp;
+	unsigned mtu;
+	ev_prepare prepare;	/* slirp_pollfds_fill */
+	ev_check check;		/* slirp_pollfds_poll */
+	ev_timer poll_timer;	/* slirp's TCP timers; armed only when it has work */
+	bool poll_due;		/* poll_timer fired since the last poll */
+	unsigned round;		/* counts fill rounds */
+	struct user_fdw **fdw;	/* by fd; bounded by the highest fd (RLIMIT_NOFILE) */
+	size_t fdw_len;
+	int *active;		/* fds with listed watchers */
+	size_t nactive, active_cap;
+	struct user_timer *timers;
+	/* The RX queue: a ring of frames the device could not take yet. */
+	struct user_frame q[NET_RXQ_MAX_FRAMES];
+	unsigned q_head, q_count;
+	size_t q_bytes;
+	bool rx_on;		/* the device takes frames (false until rx_resume) */
+	bool draining;		/* inside user_rx_resume */
+	uint8_t *tx_buf;	/* NET_FRAME_MAX: slirp_input takes a flat frame */
+	struct log_once guest_err;
+	struct log_once fd_err;
+};
+
+/* --- option parsing --- */
+
+/* user_number: a decimal number in [min, max]; -1 when not a number, -2 when out of range. */
+static long user_number(const char *s, long min, long max)
+{
+	size_t n = strlen(s);
+	long v = 0;
+
+	if (n == 0 || strspn(s, "0123456789") != n)
+		return -1;
+	if (n > 9)
+		return -2;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v < min || v > max ? -2 : v;
+}
+
+/* user_on_off: parse "on" or "off" into *b. Returns 0 or -EINVAL with a reason. */
+static int user_on_off(const char *key, const char *val, bool *b, char *err, size_t errlen)
+{
+	if (!strcmp(val, "on")) {
+		*b = true;
+	} else if (!strcmp(val, "off")) {
+		*b = false;
+	} else {
+		snprintf(err, errlen, "%s '%s': expected on or off", key, val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* user_port: parse one port of a hostfwd rule (1-65535). */
+static int user_port(const char *spec, const char *which, const char *s, int *port,
+    char *err, size_t errlen)
+{
+	long v = user_number(s, 1, 65535);
+
+	if (v == -1)
+		snprintf(err, errlen, "hostfwd '%s': %s port '%s' is not a number", spec, which, s);
+	else if (v == -2)
+		snprintf(err, errlen, "hostfwd '%s': %s port '%s' is out of range (1-65535)",
+		    spec, which, s);
+	if (v < 0)
+		return -EINVAL;
+	*port = (int)v;
+	return 0;
+}
+
+/* user_addr: parse one address of a hostfwd rule; "" keeps *a. */
+static int user_addr(const char *spec, const char *which, const char *s, struct in_addr *a,
+    char *err, size_t errlen)
+{
+	if (*s == '\0')
+		return 0;
+	if (inet_pton(AF_INET, s, a) != 1) {
+		snprintf(err, errlen, "hostfwd '%s': %s address '%s' is not an IPv4 address",
+		    spec, which, s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * user_parse_fwd: parse one hostfwd rule in QEMU's syntax,
+ * [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT; the colon before
+ * HOSTPORT may be left out with the address. f->spec keeps `spec`.
+ */
+static int user_parse_fwd(const char *spec, struct user_fwd *f, char *err, size_t errlen)
+{
+	char work[USER_OPTS_MAX];
+	char *dash, *colon, *port;
+	int r;
+
+	memset(f, 0, sizeof(*f));
+	f->spec = spec;
+	snprintf(work, sizeof(work), "%s", spec);
+	dash = strchr(work, '-');
+	colon = strchr(work, ':');
+	if (!dash || !colon || colon > dash) {
+		snprintf(err, errlen, "hostfwd '%s': expected "
+		    "[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT", spec);
+		return -EINVAL;
+	}
+	*dash = '\0';
+	*colon = '\0';
+	if (work[0] == '\0' || !strcmp(work, "tcp")) {
+		f->udp = false;
+	} else if (!strcmp(work, "udp")) {
+		f->udp = true;
+	} else {
+		snprintf(err, errlen, "hostfwd '%s': protocol '%s' is not tcp or udp", spec, work);
+		return -EINVAL;
+	}
+	/*
+	 * The host side defaults to 127.0.0.1, not QEMU's 0.0.0.0: a forward
+	 * reachable from the whole network must be asked for by address.
+	 */
+	f->host_addr.s_addr = htonl(INADDR_LOOPBACK);
+	port = strrchr(colon + 1, ':');
+	if (port) {
+		*port++ = '\0';
+		r = user_addr(spec, "host", colon + 1, &f->host_addr, err, errlen);
+		if (r < 0)
+			return r;
+	} else {
+		port = colon + 1;
+	}
+	r = user_port(spec, "host", port, &f->host_port, err, errlen);
+	if (r < 0)
+		return r;
+	port = strrchr(dash + 1, ':');
+	if (port) {
+		*port++ = '\0';
+		r = user_addr(spec, "guest", dash + 1, &f->guest_addr, err, errlen);
+		if (r < 0)
+			return r;
+	} else {
+		port = dash + 1;
+	}
+	return user_port(spec, "guest", port, &f->guest_port, err, errlen);
+}
+
+/* user_parse_net: "ADDR[/PREFIX]" (prefix 1-27, default 24) into o. */
+static int user_parse_net(const char *val, struct user_opts *o, char *err, size_t errlen)
+{
+	char addr[INET_ADDRSTRLEN + 1];
+	const char *slash = strchr(val, '/');
+	size_t alen = slash ? (size_t)(slash - val) : strlen(val);
+	uint32_t net, mask;
+	long prefix = 24;
+
+	if (alen >= sizeof(addr)) {
+		snprintf(err, errlen, "net '%s': not an IPv4 network (ADDR/PREFIX)", val);
+		return -EINVAL;
+	}
+	memcpy(addr, val, alen);
+	addr[alen] = '\0';
+	if (inet_pton(AF_INET, addr, &o->net) != 1) {
+		snprintf(err, errlen, "net '%s': '%s' is not an IPv4 address", val, addr);
+		return -EINVAL;
+	}
+	if (slash) {
+		prefix = user_number(slash + 1, 1, USER_PREFIX_MAX);
+		if (prefix < 0) {
+			snprintf(err, errlen, "net '%s': prefix length '%s' is not a number "
+			    "from 1 to %d", val, slash + 1, USER_PREFIX_MAX);
+			return -EINVAL;
+		}
+	}
+	net = ntohl(o->net.s_addr);
+	mask = 0xffffffffu << (32 - prefix);
+	if (net & ~mask) {
+		snprintf(err, errlen, "net '%s': address has bits set outside the /%ld prefix",
+		    val, prefix);
+		return -EINVAL;
+	}
+	/* The guest's addresses must not shadow this host, "any" or multicast. */
+	if ((net >> 24) == 0 || (net >> 24) == 127 || net >= 0xe0000000u) {
+		snprintf(err, errlen, "net '%s': must not be within 0.0.0.0/8, 127.0.0.0/8 "
+		    "or 224.0.0.0/3", val);
+		return -EINVAL;
+	}
+	o->prefix = (unsigned)prefix;
+	o->mask.s_addr = htonl(mask);
+	o->host.s_addr = htonl(net | 2);
+	o->dns.s_addr = htonl(net | 3);
+	o->dhcp.s_addr = htonl(net | 15);
+	return 0;
+}
+
+/* user_parse_hostname: 1-32 letters, digits, '-' or '.'. */
+static int user_parse_hostname(const char *val, struct user_opts *o, char *err, size_t errlen)
+{
+	size_t len = strlen(val);
+
+	if (len == 0 || len > USER_HOSTNAME_MAX ||
+	    strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != len) {
+		snprintf(err, errlen, "hostname '%s': expected 1-%d letters, digits, '-' or '.'",
+		    val, USER_HOSTNAME_MAX);
+		return -EINVAL;
+	}
+	memcpy(o->hostname, val, len + 1);
+	return 0;
+}
+
+/* user_check_fwds: resolve default guest addresses and keep them inside the network. */
+static int user_check_fwds(struct user_opts *o, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < o->nfwd; i++) {
+		struct user_fwd *f = &o->fwd[i];
+		char a[INET_ADDRSTRLEN], n[INET_ADDRSTRLEN];
+
+		if (f->guest_addr.s_addr == 0)
+			f->guest_addr = o->dhcp;
+		if ((f->guest_addr.s_addr & o->mask.s_addr) != o->net.s_addr) {
+			inet_ntop(AF_INET, &f->guest_addr, a, sizeof(a));
+			inet_ntop(AF_INET, &o->net, n, sizeof(n));
+			snprintf(err, errlen, "hostfwd '%s': guest address '%s' is outside net %s/%u",
+			    f->spec, a, n, o->prefix);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * user_parse: parse the comma-separated options into o, defaults first.
+ * Each option but hostfwd may appear once. Returns 0 or -EINVAL with a
+ * one-line reason naming the bad option in err.
+ */
+static int user_parse(const char *opts, struct user_opts *o, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "net", "restrict", "ipv6", "hostname", "mtu" };
+	const unsigned nkeys = sizeof(keys) / sizeof(keys[0]);
+	char buf[USER_OPTS_MAX];
+	unsigned seen = 0;	/* a bit per single-use option */
+	char *p = buf;
+	int r;
+
+	memset(o, 0, sizeof(*o));
+	user_parse_net("10.0.2.0/24", o, err, errlen);
+	/* Open by default, as QEMU's -netdev user; restrict=on cuts the way out. */
+	o->restricted = false;
+	o->ipv6 = true;
+	o->mtu = USER_MTU_DEFAULT;
+	if (strlen(opts) >= sizeof(buf)) {
+		snprintf(err, errlen, "options too long (at most %d characters)", USER_OPTS_MAX - 1);
+		return -EINVAL;
+	}
+	strcpy(buf, opts);
+	while (buf[0] != '\0') {
+		char *comma = strchr(p, ','), *val;
+		unsigned k;
+
+		if (comma)
+			*comma = '\0';
+		if (*p == '\0') {
+			snprintf(err, errlen, "empty option");
+			return -EINVAL;
+		}
+		val = strchr(p, '=');
+		if (val)
+			*val++ = '\0';
+		for (k = 0; k < nkeys && strcmp(p, keys[k]); k++)
+			;
+		if (k < nkeys) {
+			if (seen & (1u << k)) {
+				snprintf(err, errlen, "option '%s' given twice", p);
+				return -EINVAL;
+			}
+			seen |= 1u << k;
+		} else if (strcmp(p, "hostfwd")) {
+			snprintf(err, errlen, "unknown option '%s'", p);
+			return -EINVAL;
+		}
+		if (!val) {
+			snprintf(err, errlen, "option '%s' needs a value (%s=...)", p, p);
+			return -EINVAL;
+		}
+		if (!strcmp(p, "hostfwd")) {
+			if (o->nfwd == USER_HOSTFWD_MAX) {
+				snprintf(err, errlen, "too many hostfwd rules (at most %d)",
+				    USER_HOSTFWD_MAX);
+				return -EINVAL;
+			}
+			r = user_parse_fwd(val, &o->fwd[o->nfwd], err, errlen);
+			o->nfwd += r == 0;
+		} else if (!strcmp(p, "net")) {
+			r = user_parse_net(val, o, err, errlen);
+		} else if (!strcmp(p, "restrict")) {
+			r = user_on_off("restrict", val, &o->restricted, err, errlen);
+		} else if (!strcmp(p, "ipv6")) {
+			r = user_on_off("ipv6", val, &o->ipv6, err, errlen);
+		} else if (!strcmp(p, "hostname")) {
+			r = user_parse_hostname(val, o, err, errlen);
+		} else {
+			long v = user_number(val, USER_MTU_MIN, USER_MTU_MAX);
+
+			r = v < 0 ? -EINVAL : 0;
+			if (v < 0)
+				snprintf(err, errlen, "mtu '%s': expected a number from %d to %d",
+				    val, USER_MTU_MIN, USER_MTU_MAX);
+			else
+				o->mtu = (unsigned)v;
+		}
+		if (r < 0)
+			return r;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	/* f->spec points into buf: check the rules while it is alive. */
+	return user_check_fwds(o, err, errlen);
+}
+
+/* --- the RX queue (slirp to guest) --- */
+
+/* user_rxq_full: no room for one more frame of the largest size slirp sends. */
+static bool user_rxq_full(const struct user *u)
+{
+	return u->q_count == NET_RXQ_MAX_FRAMES ||
+	    u->q_bytes + u->mtu + USER_ETH_HLEN > NET_RXQ_MAX_BYTES;
+}
+
+/* user_deliver: offer one frame to the device. Returns false on -EAGAIN (rx stops). */
+static bool user_deliver(struct user *u, const uint8_t *buf, size_t len)
+{
+	struct net_backend *nb = u->nb;
+	int r = nb->rx ? nb->rx(nb->owner, buf, len) : -EAGAIN;
+
+	if (r == -EAGAIN) {
+		u->rx_on = false;
+		return false;
+	}
+	nb->stats.rx_frames++;
+	nb->stats.rx_bytes += len;
+	return true;
+}
+
+/*
+ * user_send_packet: slirp's send_packet: a frame for the guest. Delivered
+ * at once when the device takes frames and nothing is queued before it;
+ * queued otherwise, within NET_RXQ_MAX_FRAMES and NET_RXQ_MAX_BYTES; dropped
+ * and counted beyond. Returns len, as slirp expects ("sent or dropped").
+ */
+static ssize_t user_send_packet(const void *buf, size_t len, void *opaque)
+{
+	struct user *u = opaque;
+	struct user_frame *f;
+
+	/* Bounds the device relies on; slirp should never break them. */
+	if (len < USER_ETH_HLEN || len > NET_FRAME_MAX) {
+		u->nb->stats.rx_dropped++;
+		return (ssize_t)len;
+	}
+	if (u->rx_on && u->q_count == 0 && user_deliver(u, buf, len))
+		return (ssize_t)len;
+	/* The caps are what keeps a flood the guest never drains from growing (N7). */
+	if (u->q_count == NET_RXQ_MAX_FRAMES || u->q_bytes + len > NET_RXQ_MAX_BYTES) {
+		u->nb->stats.rx_dropped++;
+		return (ssize_t)len;
+	}
+	f = &u->q[(u->q_head + u->q_count) % NET_RXQ_MAX_FRAMES];
+	f->buf = malloc(len);
+	if (!f->buf) {
+		u->nb->stats.rx_dropped++;
+		return (ssize_t)len;
+	}
+	memcpy(f->buf, buf, len);
+	f->len = len;
+	u->q_count++;
+	u->q_bytes += len;
+	return (ssize_t)len;
+}
+
+/* user_rxq_pop: free the oldest queued frame. */
+static void user_rxq_pop(struct user *u)
+{
+	struct user_frame *f = &u->q[u->q_head];
+
+	u->q_bytes -= f->len;
+	free(f->buf);
+	f->buf = NULL;
+	f->len = 0;
+	u->q_head = (u->q_head + 1) % NET_RXQ_MAX_FRAMES;
+	u->q_count--;
+}
+
+/* --- libslirp callbacks --- */
+
+static void user_guest_error(const char *msg, void *opaque)
+{
+	struct user *u = opaque;
+
+	log_guest(&u->guest_err, "user: guest error: %s", msg);
+}
+
+/* user_clock_ns: slirp's clock: CLOCK_MONOTONIC in nanoseconds. */
+static int64_t user_clock_ns(void *opaque)
+{
+	struct timespec ts;
+
+	(void)opaque;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void user_on_timer(struct ev_loop *ev, ev_timer *w, int revents)
+{
+	struct user_timer *t = w->data;
+
+	(void)ev;
+	(void)revents;
+	slirp_handle_timer(t->u->slirp, t->id, t->cb_opaque);
+}
+
+/* user_timer_new: one of slirp's own timers (IPv6 router advertisements), unarmed. */
+static void *user_timer_new(SlirpTimerId id, void *cb_opaque, void *opaque)
+{
+	struct user *u = opaque;
+	struct user_timer *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->u = u;
+	t->id = id;
+	t->cb_opaque = cb_opaque;
+	ev_timer_init(&t->t, user_on_timer, 0., 0.);
+	t->t.data = t;
+	t->next = u->timers;
+	u->timers = t;
+	return t;
+}
+
+static void user_timer_free(void *timer, void *opaque)
+{
+	struct user *u = opaque;
+	struct user_timer *t = timer, **pp;
+
+	if (!t)
+		return;
+	ev_timer_stop(u->nb->ev, &t->t);
+	for (pp = &u->timers; *pp; pp = &(*pp)->next) {
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	}
+	free(t);
+}
+
+/* user_timer_mod: arm a timer to fire at `expire_ms` on user_clock_ns's scale. */
+static void user_timer_mod(void *timer, int64_t expire_ms, void *opaque)
+{
+	struct user *u = opaque;
+	struct user_timer *t = timer;
+	int64_t delay_ms;
+
+	if (!t)
+		return;
+	delay_ms = expire_ms - user_clock_ns(u) / 1000000;
+	ev_timer_stop(u->nb->ev, &t->t);
+	ev_timer_set(&t->t, delay_ms > 0 ? (double)delay_ms / 1000. : 0., 0.);
+	ev_timer_start(u->nb->ev, &t->t);
+}
+
+/* user_fdw_find: the watcher slot for fd, or NULL when none was made. */
+static struct user_fdw *user_fdw_find(struct user *u, int fd)
+{
+	if (fd < 0 || (size_t)fd >= u->fdw_len)
+		return NULL;
+	return u->fdw[fd];
+}
+
+/*
+ * user_forget_fd: stop watching fd. libev must not keep polling a closed
+ * fd: its number may come back as another socket, which then has to be
+ * registered with the kernel afresh (ev_io_set does that on restart).
+ */
+static void user_forget_fd(struct user *u, int fd)
+{
+	struct user_fdw *w = user_fdw_find(u, fd);
+
+	if (!w)
+		return;
+	ev_io_stop(u->nb->ev, &w->io);
+	w->armed = 0;
+	w->got = 0;
+}
+
+static void user_register_fd(int fd, void *opaque)
+{
+	user_forget_fd(opaque, fd);
+}
+
+static void user_unregister_fd(int fd, void *opaque)
+{
+	user_forget_fd(opaque, fd);
+}
+
+/* user_notify: slirp runs only in this thread, so the loop is awake already. */
+static void user_notify(void *opaque)
+{
+	(void)opaque;
+}
+
+static const SlirpCb user_callbacks = {
+	.send_packet = user_send_packet,
+	.guest_error = user_guest_error,
+	.clock_get_ns = user_clock_ns,
+	.timer_free = user_timer_free,
+	.timer_mod = user_timer_mod,
+	.register_poll_fd = user_register_fd,
+	.unregister_poll_fd = user_unregister_fd,
+	.notify = user_notify,
+	.timer_new_opaque = user_timer_new,
+};
+
+/* --- the loop: fds, prepare and check --- */
+
+/* user_on_fd: record readiness for the check watcher; slirp acts on it there. */
+static void user_on_fd(struct ev_loop *ev, ev_io *io, int revents)
+{
+	struct user_fdw *w = io->data;
+
+	(void)ev;
+	w->got |= revents;
+	/* libev stopped a watcher it could not register; start it again next round. */
+	if (revents & EV_ERROR)
+		w->armed = 0;
+}
+
+/* user_fdw_get: the watcher for fd, made on first use. NULL when out of memory. */
+static struct user_fdw *user_fdw_get(struct user *u, int fd)
+{
+	struct user_fdw *w;
+
+	if ((size_t)fd >= u->fdw_len) {
+		size_t len = u->fdw_len ? u->fdw_len : 16;
+		struct user_fdw **n;
+
+		while (len <= (size_t)fd)
+			len *= 2;
+		/* An array of pointers: active ev_io watchers must never move. */
+		n = realloc(u->fdw, len * sizeof(*n));
+		if (!n)
+			return NULL;
+		memset(n + u->fdw_len, 0, (len - u->fdw_len) * sizeof(*n));
+		u->fdw = n;
+		u->fdw_len = len;
+	}
+	if (!u->fdw[fd]) {
+		w = calloc(1, sizeof(*w));
+		if (!w)
+			return NULL;
+		w->u = u;
+		w->fd = fd;
+		ev_io_init(&w->io, user_on_fd, fd, EV_READ);
+		w->io.data = w;
+		u->fdw[fd] = w;
+	}
+	return u->fdw[fd];
+}
+
+/*
+ * user_add_poll: slirp_pollfds_fill's callback: slirp wants `events` on fd
+ * this round. Returns the index slirp passes to user_get_revents (the fd),
+ * or -1 when the fd is not watched this round.
+ */
+static int user_add_poll(int fd, int events, void *opaque)
+{
+	struct user *u = opaque;
+	struct user_fdw *w;
+	int want = 0;
+
+	/*
+	 * Nothing read from a host socket can reach a guest whose queue is
+	 * full: leave the data in the kernel (bounded by its socket buffers)
+	 * rather than read it only to drop it (HOSTILE.md N7, S1).
+	 */
+	if ((events & SLIRP_POLL_IN) && !user_rxq_full(u))
+		want |= EV_READ;
+	if (events & SLIRP_POLL_OUT)
+		want |= EV_WRITE;
+	/* PRI, ERR and HUP have no libev event; epoll reports them as read/write readiness. */
+	if (fd < 0 || want == 0)
+		return -1;
+	w = user_fdw_get(u, fd);
+	if (w && !w->listed && u->nactive == u->active_cap) {
+		size_t cap = u->active_cap ? u->active_cap * 2 : 16;
+		int *n = realloc(u->active, cap * sizeof(*n));
+
+		if (!n) {
+			w = NULL;
+		} else {
+			u->active = n;
+			u->active_cap = cap;
+		}
+	}
+	if (!w) {
+		log_guest(&u->fd_err, "user: out of memory watching a socket; it stalls");
+		return -1;
+	}
+	if (w->round != u->round) {
+		w->round = u->round;
+		w->want = 0;
+	}
+	w->want |= want;
+	if (!w->listed) {
+		w->listed = true;
+		u->active[u->nactive++] = fd;
+	}
+	return fd;
+}
+
+/* user_get_revents: slirp_pollfds_poll's callback: what fd `idx` saw. */
+static int user_get_revents(int idx, void *opaque)
+{
+	struct user_fdw *w = user_fdw_find(opaque, idx);
+	int r = 0;
+
+	if (!w)
+		return 0;
+	if (w->got & EV_READ)
+		r |= SLIRP_POLL_IN;
+	if (w->got & EV_WRITE)
+		r |= SLIRP_POLL_OUT;
+	if (w->got & EV_ERROR)
+		r |= SLIRP_POLL_ERR;
+	return r;
+}
+
+/*
+ * user_on_prepare: before the loop sleeps: ask slirp which sockets it
+ * wants, start, change or stop their watchers, and arm poll_timer only when
+ * slirp has timer work.
+ */
+static void user_on_prepare(struct ev_loop *ev, ev_prepare *pw, int revents)
+{
+	struct user *u = pw->data;
+	uint32_t timeout = UINT32_MAX;
+	size_t keep = 0;
+
+	(void)revents;
+	u->round++;
+	slirp_pollfds_fill(u->slirp, &timeout, user_add_poll, u);
+	for (size_t i = 0; i < u->nactive; i++) {
+		int fd = u->active[i];
+		struct user_fdw *w = u->fdw[fd];
+
+		if (w->round != u->round || w->want == 0) {
+			ev_io_stop(ev, &w->io);
+			w->armed = 0;
+			w->got = 0;
+			w->listed = false;
+			continue;
+		}
+		if (w->armed != w->want) {
+			ev_io_stop(ev, &w->io);
+			ev_io_set(&w->io, fd, w->want);
+			ev_io_start(ev, &w->io);
+			w->armed = w->want;
+		}
+		u->active[keep++] = fd;
+	}
+	u->nactive = keep;
+	if (timeout >= USER_IDLE_TIMEOUT_MS) {
+		ev_timer_stop(ev, &u->poll_timer);
+	} else {
+		double after = (double)timeout / 1000.;
+
+		/* Never push an armed deadline back, or a busy loop would starve slirp's timers. */
+		if (!ev_is_active(&u->poll_timer) || ev_timer_remaining(ev, &u->poll_timer) > after) {
+			ev_timer_stop(ev, &u->poll_timer);
+			ev_timer_set(&u->poll_timer, after, 0.);
+			ev_timer_start(ev, &u->poll_timer);
+		}
+	}
+}
+
+static void user_on_poll_timer(struct ev_loop *ev, ev_timer *w, int revents)
+{
+	struct user *u = w->data;
+
+	(void)ev;
+	(void)revents;
+	u->poll_due = true;
+}
+
+/*
+ * user_on_check: after the loop woke: collect what the fd watchers saw
+ * (ev_clear_pending takes events whose callbacks have not run yet, so the
+ * order of callbacks within the iteration does not matter) and let slirp
+ * act on it. Nothing to report and no timer due: slirp is not called.
+ */
+static void user_on_check(struct ev_loop *ev, ev_check *cw, int revents)
+{
+	struct user *u = cw->data;
+	bool any = u->poll_due;
+
+	(void)revents;
+	if (ev_clear_pending(ev, &u->poll_timer))
+		any = true;
+	for (size_t i = 0; i < u->nactive; i++) {
+		struct user_fdw *w = u->fdw[u->active[i]];
+
+		w->got |= ev_clear_pending(ev, &w->io);
+		if (w->got)
+			any = true;
+	}
+	if (!any)
+		return;
+	u->poll_due = false;
+	slirp_pollfds_poll(u->slirp, 0, user_get_revents, u);
+	for (size_t i = 0; i < u->nactive; i++)
+		u->fdw[u->active[i]]->got = 0;
+}
+
+/* --- the backend ops --- */
+
+/* user_free: release everything; slirp first, since its cleanup calls back into us. */
+static void user_free(struct user *u)
+{
+	struct ev_loop *ev = u->nb->ev;
+
+	if (u->slirp)
+		slirp_cleanup(u->slirp);
+	u->slirp = NULL;
+	ev_prepare_stop(ev, &u->prepare);
+	ev_check_stop(ev, &u->check);
+	ev_timer_stop(ev, &u->poll_timer);
+	for (size_t fd = 0; fd < u->fdw_len; fd++) {
+		if (u->fdw[fd]) {
+			ev_io_stop(ev, &u->fdw[fd]->io);
+			free(u->fdw[fd]);
+		}
+	}
+	free(u->fdw);
+	free(u->active);
+	while (u->timers)
+		user_timer_free(u->timers, u);
+	while (u->q_count)
+		user_rxq_pop(u);
+	free(u->tx_buf);
+	free(u);
+}
+
+/* user_start_slirp: create the stack from o and add the forwards. */
+static int user_start_slirp(struct user *u, const struct user_opts *o, char *err, size_t errlen)
+{
+	SlirpConfig cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.version = 4;		/* timer_new_opaque */
+	cfg.restricted = o->restricted;
+	cfg.in_enabled = true;
+	cfg.vnetwork = o->net;
+	cfg.vnetmask = o->mask;
+	cfg.vhost = o->host;
+	cfg.vdhcp_start = o->dhcp;
+	cfg.vnameserver = o->dns;
+	cfg.in6_enabled = o->ipv6;
+	/* IPv6 as QEMU: fec0::/64, host fec0::2, DNS fec0::3. */
+	inet_pton(AF_INET6, "fec0::", &cfg.vprefix_addr6);
+	cfg.vprefix_len = 64;
+	inet_pton(AF_INET6, "fec0::2", &cfg.vhost6);
+	inet_pton(AF_INET6, "fec0::3", &cfg.vnameserver6);
+	cfg.vhostname = o->hostname[0] ? o->hostname : NULL;
+	cfg.if_mtu = o->mtu;
+	cfg.if_mru = o->mtu;
+	/* tcp_emu parses guest payloads and has a CVE history (HOSTILE.md N9). */
+	cfg.enable_emu = false;
+	/* No TFTP server and no boot file: less guest-reachable parsing. */
+	cfg.tftp_path = NULL;
+	cfg.bootfile = NULL;
+	u->slirp = slirp_new(&cfg, &user_callbacks, u);
+	if (!u->slirp) {
+		snprintf(err, errlen, "user: cannot create the slirp stack");
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < o->nfwd; i++) {
+		const struct user_fwd *f = &o->fwd[i];
+		char a[INET_ADDRSTRLEN];
+		int e;
+
+		errno = 0;
+		if (slirp_add_hostfwd(u->slirp, f->udp, f->host_addr, f->host_port,
+		    f->guest_addr, f->guest_port) == 0)
+			continue;
+		e = errno ? errno : EADDRINUSE;
+		inet_ntop(AF_INET, &f->host_addr, a, sizeof(a));
+		snprintf(err, errlen, "hostfwd %s %s:%d: cannot listen: %s",
+		    f->udp ? "udp" : "tcp", a, f->host_port, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+/*
+ * user_open: parse the options, start slirp and its loop watchers. Returns
+ * 0, or -errno with a reason in err (-EINVAL: bad options; -EADDRINUSE and
+ * others: a hostfwd could not listen).
+ */
+static int user_open(struct net_backend *nb, struct ev_loop *ev, const char *opts,
+    char *err, size_t errlen)
+{
+	struct user_opts *o;
+	struct user *u;
+	int r;
+
+	nb->ev = ev;
+	nb->priv = NULL;
+	nb->vnet_hdr_len = 0;
+	o = malloc(sizeof(*o));
+	if (!o) {
+		snprintf(err, errlen, "user: out of memory");
+		return -ENOMEM;
+	}
+	r = user_parse(opts ? opts : "", o, err, errlen);
+	if (r < 0) {
+		free(o);
+		return r;
+	}
+	u = calloc(1, sizeof(*u));
+	if (!u || !(u->tx_buf = malloc(NET_FRAME_MAX))) {
+		free(u);
+		free(o);
+		snprintf(err, errlen, "user: out of memory");
+		return -ENOMEM;
+	}
+	u->nb = nb;
+	u->mtu = o->mtu;
+	ev_prepare_init(&u->prepare, user_on_prepare);
+	u->prepare.data = u;
+	/* Fill last, after other prepare watchers may have fed slirp frames. */
+	ev_set_priority(&u->prepare, EV_MINPRI);
+	ev_check_init(&u->check, user_on_check);
+	u->check.data = u;
+	/* First among check watchers, as libev advises for embedded pollers. */
+	ev_set_priority(&u->check, EV_MAXPRI);
+	ev_timer_init(&u->poll_timer, user_on_poll_timer, 0., 0.);
+	u->poll_timer.data = u;
+	r = user_start_slirp(u, o, err, errlen);
+	free(o);
+	if (r < 0) {
+		user_free(u);
+		return r;
+	}
+	ev_prepare_start(ev, &u->prepare);
+	ev_check_start(ev, &u->check);
+	nb->priv = u;
+	return 0;
+}
+
+/*
+ * user_send: hand one guest frame to slirp (copied flat first). Never
+ * -EAGAIN: slirp takes or drops everything at once.
+ */
+static int user_send(struct net_backend *nb, const struct iovec *iov, int iovcnt, size_t len)
+{
+	struct user *u = nb->priv;
+	size_t off = 0;
+
+	/* Check, don't trust, the caller's bounds: tx_buf holds NET_FRAME_MAX. */
+	if (len < USER_ETH_HLEN || len > NET_FRAME_MAX) {
+		nb->stats.tx_dropped++;
+		return 0;
+	}
+	for (int i = 0; i < iovcnt && off < len; i++) {
+		size_t n = iov[i].iov_len < len - off ? iov[i].iov_len : len - off;
+
+		memcpy(u->tx_buf + off, iov[i].iov_base, n);
+		off += n;
+	}
+	if (off != len) {
+		nb->stats.tx_dropped++;
+		return 0;
+	}
+	nb->stats.tx_frames++;
+	nb->stats.tx_bytes += len;
+	slirp_input(u->slirp, u->tx_buf, (int)len);
+	return 0;
+}
+
+/*
+ * user_rx_resume: the device has guest buffers: deliver queued frames in
+ * order until it says -EAGAIN again. Socket reads resume at the next
+ * prepare, once the queue has room.
+ */
+static void user_rx_resume(struct net_backend *nb)
+{
+	struct user *u = nb->priv;
+
+	if (!u)
+		return;
+	u->rx_on = true;
+	/* A resume from inside rx() must not deliver out of order. */
+	if (u->draining)
+		return;
+	u->draining = true;
+	while (u->q_count && u->rx_on) {
+		struct user_frame *f = &u->q[u->q_head];
+
+		if (!user_deliver(u, f->buf, f->len))
+			break;
+		user_rxq_pop(u);
+	}
+	u->draining = false;
+}
+
+static void user_close(struct net_backend *nb)
+{
+	if (!nb->priv)
+		return;
+	user_free(nb->priv);
+	nb->priv = NULL;
+}
+
+const struct net_backend_ops net_user_ops = {
+	.name = "user",
+	.open = user_open,
+	.send = user_send,
+	.rx_resume = user_rx_resume,
+	.set_offload = NULL,
+	.close = user_close,
+};
