@@ -2,6 +2,7 @@
 # outer VM (nested mode) or on the host (direct mode), with RINGVM, KERNEL,
 # INITRD, STAMP and WORK set.
 RV_TIMEOUT=${RV_TIMEOUT:-150}	# seconds for one inner run, boot included
+NETFLOOD=${NETFLOOD:-/bed/netflood}	# tests/bed/netflood.c, packed by mkouter.sh
 
 # rv OUT ARG...: run ringvm on the test guest; output in OUT, status in $rv_status.
 rv() {

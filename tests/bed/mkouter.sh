@@ -9,7 +9,7 @@ out=$1
 shift
 qemu=no
 if [ "${1:-}" = --qemu ]; then qemu=yes; shift; fi
-bed_need "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$TOP/ringvm"
+bed_need "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$TOP/ringvm" "$BUILD/netflood"
 root=$BUILD/outer-root.$$
 rm -rf "$root"
 mkdir -p "$root/bin" "$root/lib/modules" "$root/rv" "$root/bed/cases" "$root/usr/bin"
@@ -23,6 +23,7 @@ chmod 755 "$root/init"
 cp "$TOP/tests/bed/caselib.sh" "$TOP/tests/bed/run-cases.sh" "$root/bed/"
 cp "$TOP"/tests/bed/cases/*.sh "$root/bed/cases/"
 cp "$TOP/ringvm" "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$BUILD/guest.stamp" "$root/rv/"
+cp "$BUILD/netflood" "$root/bed/"
 for f in "$@"; do cp "$f" "$root/bed/"; done
 
 # copy_bin FILE: a program and the shared libraries it links.

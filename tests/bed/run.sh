@@ -14,7 +14,7 @@ echo "# bed: mode $mode (kernel $KVER)"
 if [ "$mode" = direct ]; then
 	[ -w /dev/kvm ] || { echo "not ok - bed: /dev/kvm is not usable"; exit 1; }
 	RINGVM=$TOP/ringvm KERNEL=$BUILD/vmlinuz INITRD=$BUILD/guest.cpio.gz \
-	    STAMP=$(cat "$BUILD/guest.stamp") WORK=$BUILD/work \
+	    STAMP=$(cat "$BUILD/guest.stamp") WORK=$BUILD/work NETFLOOD=$BUILD/netflood \
 	    "$TOP/tests/bed/run-cases.sh" "$@"
 	exit 0
 fi
