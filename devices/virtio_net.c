@@ -162,7 +162,7 @@ static int vnet_tx_header(struct vnet *n, struct virtio_net_hdr_v1 *h, uint32_t 
 }
 
 /*
- * vnet_tx_one: send the chain in n->chain. Returns 0 when it was consumed
+ * vnet_tx_one: send the chain in n->tx_chain. Returns 0 when it was consumed
  * (sent or dropped), -EAGAIN when the backend is full (the caller rolls the
  * chain back), -EPROTO when the chain is malicious (the device is failed).
  */
@@ -244,7 +244,7 @@ void vnet_tx(struct vnet *n)
 			ev_idle_start(n->vm->loop->ev, &n->tx_more);
 			break;
 		}
-		r = virtq_pop(vq, &n->chain);
+		r = virtq_pop(vq, &n->tx_chain);
 		if (r < 0) {
 			virtio_pci_fail(n->vp, vq->why);
 			return;
@@ -258,7 +258,7 @@ void vnet_tx(struct vnet *n)
 			continue;
 		}
 		rechecked = false;
-		r = vnet_tx_one(n, &n->chain);
+		r = vnet_tx_one(n, &n->tx_chain);
 		if (r == -EPROTO)
 			return;
 		if (r == -EAGAIN) {
@@ -266,12 +266,12 @@ void vnet_tx(struct vnet *n)
 			 * N8: roll the chain back and stop taking kicks; the backend
 			 * calls vnet_tx_ready when it can send again. Nothing spins.
 			 */
-			virtq_unpop(vq, &n->chain);
+			virtq_unpop(vq, &n->tx_chain);
 			virtq_kick_enable(vq, false);
 			n->tx_blocked = true;
 			break;
 		}
-		virtq_push(vq, &n->chain.tok, 0);
+		virtq_push(vq, &n->tx_chain.tok, 0);
 		sent++;
 	}
 	if (sent)
@@ -394,7 +394,7 @@ int vnet_rx(void *owner, const uint8_t *frame, size_t len)
 	while (off < len) {
 		uint32_t c;
 
-		r = extra + 1 < vq->size ? vnet_rx_pop(n, vq, &n->chain) : 0;
+		r = extra + 1 < vq->size ? vnet_rx_pop(n, vq, &n->rx_more) : 0;
 		if (r < 0)
 			return 0;
 		if (r == 0) {
@@ -403,8 +403,8 @@ int vnet_rx(void *owner, const uint8_t *frame, size_t len)
 			n->rx_waiting = true;
 			return -EAGAIN;
 		}
-		c = virtq_copy_to(&n->chain, 0, frame + off, (uint32_t)len - off);
-		n->mrg[extra].tok = n->chain.tok;
+		c = virtq_copy_to(&n->rx_more, 0, frame + off, (uint32_t)len - off);
+		n->mrg[extra].tok = n->rx_more.tok;
 		n->mrg[extra].len = c;
 		extra++;
 		off += c;

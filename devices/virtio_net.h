@@ -60,9 +60,15 @@ struct vnet {
 	struct log_once log_tx, log_rx;
 	uint8_t tx_hdr[VNET_HDR_LEN];	/* the sanitised header passed to a vnet_hdr backend */
 	struct iovec tx_iov[VNET_TX_SEGS_VALID + 1];
-	struct virtq_chain chain;	/* scratch for pops */
+	/*
+	 * Scratch chains, one per path: slirp answers some frames inside
+	 * send() (ARP, ICMP, DHCP), so RX runs nested in TX and must not
+	 * touch the TX chain being sent.
+	 */
+	struct virtq_chain tx_chain;
+	struct virtq_chain rx_more;	/* the further chains of a mergeable RX packet */
 	struct virtq_chain first;	/* the first chain of a mergeable RX packet */
-	struct {			/* the further chains of one mergeable RX packet */
+	struct {			/* their tokens and lengths, until published */
 		struct virtq_token tok;
 		uint32_t len;
 	} mrg[VNET_QUEUE_SIZE];

@@ -9,7 +9,10 @@
  * watcher hands the readiness those watchers saw back to slirp
  * (slirp_pollfds_poll). slirp's TCP timers become one ev_timer that is armed
  * only while slirp has timer work, so an idle stack causes no wakeups; its
- * own timers (IPv6 router advertisements) are ev_timers too.
+ * own timers (IPv6 router advertisements) are ev_timers too. While any TCP
+ * socket exists (a hostfwd listener counts) slirp's slow timer wakes the
+ * loop twice a second, as in QEMU; with ipv6=on a router advertisement
+ * goes out every 200-600 s.
  *
  * slirp pushes frames to the guest through a callback and cannot be told to
  * wait, so frames the device cannot take go into a queue capped at
@@ -105,7 +108,7 @@ struct user {
 	ev_prepare prepare;	/* slirp_pollfds_fill */
 	ev_check check;		/* slirp_pollfds_poll */
 	ev_timer poll_timer;	/* slirp's TCP timers; armed only when it has work */
-	bool poll_due;		/* poll_timer fired since the last poll */
+	bool poll_due;		/* poll_timer fired or guest input came since the last poll */
 	unsigned round;		/* counts fill rounds */
 	struct user_fdw **fdw;	/* by fd; bounded by the highest fd (RLIMIT_NOFILE) */
 	size_t fdw_len;
@@ -747,6 +750,15 @@ static void user_on_prepare(struct ev_loop *ev, ev_prepare *pw, int revents)
 	size_t keep = 0;
 
 	(void)revents;
+	/*
+	 * Guest input arrived after this iteration's check ran: let slirp send
+	 * what it held back (frames waiting for the guest's ARP reply leave only
+	 * from slirp_pollfds_poll) before the loop sleeps.
+	 */
+	if (u->poll_due) {
+		u->poll_due = false;
+		slirp_pollfds_poll(u->slirp, 0, user_get_revents, u);
+	}
 	u->round++;
 	slirp_pollfds_fill(u->slirp, &timeout, user_add_poll, u);
 	for (size_t i = 0; i < u->nactive; i++) {
@@ -984,6 +996,8 @@ static int user_send(struct net_backend *nb, const struct iovec *iov, int iovcnt
 	nb->stats.tx_frames++;
 	nb->stats.tx_bytes += len;
 	slirp_input(u->slirp, u->tx_buf, (int)len);
+	/* Poll before the loop sleeps again, as QEMU's loop does after each event. */
+	u->poll_due = true;
 	return 0;
 }
 
