@@ -1,0 +1,1 @@
+# fuzz_vnet.mk: the virtio-net fuzz target.

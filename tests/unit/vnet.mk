@@ -1,0 +1,1 @@
+# vnet.mk: unit tests for virtio-net.
