@@ -1,0 +1,46 @@
+/*
+ * slirp_opts.h: the user backend's options (-n user,...), parsed apart from
+ * the backend so the parser stays small, testable and fuzzable.
+ */
+#ifndef RINGVM_SLIRP_OPTS_H
+#define RINGVM_SLIRP_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <netinet/in.h>
+
+#define USER_OPTS_MAX 2048	/* longest option string accepted */
+#define USER_HOSTFWD_MAX 32	/* hostfwd rules per backend */
+#define USER_HOSTNAME_MAX 32	/* slirp's DHCP host name field holds 32 */
+#define USER_MTU_DEFAULT 1500
+#define USER_MTU_MIN 1280	/* IPv6's minimum link MTU */
+#define USER_MTU_MAX 65521	/* libslirp's IF_MTU_MAX */
+#define USER_PREFIX_MAX 27	/* room for host .2, DNS .3 and the DHCP pool .15-.30 */
+/* One parsed hostfwd rule. */
+struct user_fwd {
+	bool udp;
+	struct in_addr host_addr, guest_addr;	/* guest 0: the first DHCP address */
+	int host_port, guest_port;
+	const char *spec;			/* the text, for messages during parsing */
+};
+
+/* Parsed options, with defaults filled in. */
+struct user_opts {
+	struct in_addr net, mask, host, dns, dhcp;
+	unsigned prefix;
+	bool restricted, ipv6;
+	unsigned mtu;
+	char hostname[USER_HOSTNAME_MAX + 1];
+	struct user_fwd fwd[USER_HOSTFWD_MAX];
+	unsigned nfwd;
+};
+
+/*
+ * user_parse: parse the comma-separated options into o, defaults first.
+ * Each option but hostfwd may appear once. Returns 0 or -EINVAL with a
+ * one-line reason naming the bad option in err.
+ */
+int user_parse(const char *opts, struct user_opts *o, char *err, size_t errlen);
+
+#endif
