@@ -82,13 +82,28 @@ int vblk_parse_spec(const char *s, struct vblk_spec *spec, char *err, size_t err
 	return 0;
 }
 
-/* vblk_status_byte: host address of the chain's last writable byte, or NULL. */
+/*
+ * vblk_status_byte: host address of the last byte of the chain's last
+ * descriptor, which must be writable; NULL when it is not or is empty (B5).
+ * Looking further back would write the status into the data.
+ */
 static uint8_t *vblk_status_byte(const struct virtq_chain *c)
 {
-	for (int i = c->nseg - 1; i >= c->nread; i--)
-		if (c->seg[i].iov.iov_len)
-			return (uint8_t *)c->seg[i].iov.iov_base + c->seg[i].iov.iov_len - 1;
-	return NULL;
+	const struct iovec *v;
+
+	if (c->nseg == 0 || c->nseg == c->nread)
+		return NULL;
+	v = &c->seg[c->nseg - 1].iov;
+	return v->iov_len ? (uint8_t *)v->iov_base + v->iov_len - 1 : NULL;
+}
+
+/* vblk_has_empty_segment: whether any descriptor has length 0 (R7: ERR, never a silent skip). */
+static bool vblk_has_empty_segment(const struct virtq_chain *c)
+{
+	for (unsigned i = 0; i < c->nseg; i++)
+		if (c->seg[i].iov.iov_len == 0)
+			return true;
+	return false;
 }
 
 /*
@@ -170,6 +185,12 @@ static void vblk_request(struct vblk *b, struct virtq *vq, struct virtq_chain *c
 		return;
 	}
 	virtq_copy_from(c, 0, &h, sizeof(h));
+	/* A discard or write-zeroes range header cut short cannot be read (B8). */
+	if ((h.type == VIRTIO_BLK_T_DISCARD || h.type == VIRTIO_BLK_T_WRITE_ZEROES) &&
+	    c->read_len < sizeof(h) + sizeof(struct vblk_range)) {
+		virtio_pci_fail(b->vp, "discard/write-zeroes range header too short");
+		return;
+	}
 	rq = vblk_slot(b, &idx);	/* cannot fail: vblk_process checked inflight */
 	rq->tok = c->tok;
 	rq->status = status;
@@ -177,6 +198,8 @@ static void vblk_request(struct vblk *b, struct virtq *vq, struct virtq_chain *c
 	rq->written = 0;
 	rq->expect = 0;
 
+	if (vblk_has_empty_segment(c))
+		goto ioerr;
 	switch (h.type) {
 	case VIRTIO_BLK_T_IN:
 		/* Data goes into the writable area before the status byte; nothing readable but the header. */

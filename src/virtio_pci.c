@@ -221,13 +221,36 @@ static struct virtio_queue_cfg *vp_queue_cfg_writable(struct virtio_pci *vp)
 	return &vp->qcfg[vp->qsel];
 }
 
+/*
+ * vp_common_field: whether [off, off + size) is exactly one field of the
+ * common configuration (or one 32-bit half of a 64-bit one, as drivers
+ * write them). Anything else reads 0 and writes are ignored (T7).
+ */
+static bool vp_common_field(uint64_t off, unsigned size)
+{
+	static const struct { uint8_t off, len; } f[] = {
+		{ CC_DFSELECT, 4 }, { CC_DF, 4 }, { CC_GFSELECT, 4 }, { CC_GF, 4 },
+		{ CC_MSIX, 2 }, { CC_NUMQ, 2 }, { CC_STATUS, 1 }, { CC_CFGGEN, 1 },
+		{ CC_QSELECT, 2 }, { CC_QSIZE, 2 }, { CC_QMSIX, 2 }, { CC_QENABLE, 2 },
+		{ CC_QNOFF, 2 }, { CC_QDESC, 8 }, { CC_QDRIVER, 8 }, { CC_QDEVICE, 8 },
+	};
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (off == f[i].off && size == f[i].len)
+			return true;
+		if (f[i].len == 8 && size == 4 && (off == f[i].off || off == f[i].off + 4u))
+			return true;
+	}
+	return false;
+}
+
 static uint64_t vp_common_read(struct virtio_pci *vp, uint64_t off, unsigned size)
 {
 	const struct virtio_queue_cfg *qc = vp->qsel < vp->ops->num_queues ? &vp->qcfg[vp->qsel] : NULL;
 	uint8_t img[CC_SIZE];
 	uint64_t v = 0;
 
-	if (off + size > CC_SIZE)
+	if (off + size > CC_SIZE || !vp_common_field(off, size))
 		return 0;
 	memset(img, 0, sizeof(img));
 #define PUT(o, val, n) do { uint64_t _v = (val); for (unsigned _i = 0; _i < (n); _i++) img[(o) + _i] = (uint8_t)(_v >> (8 * _i)); } while (0)
@@ -459,7 +482,7 @@ static bool vp_cfg_window(struct virtio_pci *vp, uint32_t off, unsigned size, ui
 	if (!vp->cfg_cap || off + size <= vp->cfg_cap + 16u || off >= vp->cfg_cap + 20u)
 		return false;
 	if (c[4] != 0 || (blen != 1 && blen != 2 && blen != 4) || boff % blen ||
-	    boff + blen > VP_BAR_SIZE)
+	    (uint64_t)boff + blen > VP_BAR_SIZE)	/* 64-bit sum: 0xfffffffc + 4 must not wrap */
 		return false;
 	*bar_off = boff;
 	*len = blen;

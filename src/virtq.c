@@ -95,6 +95,7 @@ int virtq_enable(struct virtq *vq, const struct gmem *mem, uint16_t size,
 		/* A queue starts with both indices at 0 (the driver zeroed its rings). */
 		vq->used_idx = vq->last_avail = vq->signalled_used = 0;
 	}
+	vq->unsignalled = 0;
 	vq->enabled = true;
 	return 0;
 }
@@ -346,6 +347,7 @@ void virtq_push(struct virtq *vq, const struct virtq_token *tok, uint32_t writte
 		st16(d + 12, tok->id);
 		/* Release: ID and length are visible before the flags hand the slot back. */
 		st16_rel(d + 14, flags);
+		vq->unsignalled += tok->ndesc;
 		vq->next_used = (uint16_t)(vq->next_used + tok->ndesc);
 		if (vq->next_used >= vq->size) {
 			vq->next_used = (uint16_t)(vq->next_used - vq->size);
@@ -358,6 +360,7 @@ void virtq_push(struct virtq *vq, const struct virtq_token *tok, uint32_t writte
 
 		st32(e, tok->id);
 		st32(e + 4, written);
+		vq->unsignalled++;
 		vq->used_idx++;
 		/* Release: the element is visible before the index that publishes it (X3). */
 		st16_rel(vq->used + USED_IDX, vq->used_idx);
@@ -373,8 +376,13 @@ static bool need_event(uint16_t event, uint16_t new_idx, uint16_t old)
 bool virtq_need_interrupt(struct virtq *vq)
 {
 	uint16_t old = vq->signalled_used, now;
+	uint32_t pushed = vq->unsignalled;
 
 	if (!vq->enabled)
+		return false;
+	/* Nothing published since the last decision: nothing to tell (S1). */
+	vq->unsignalled = 0;
+	if (pushed == 0)
 		return false;
 	/*
 	 * Full barrier: our used index (or flags) must be visible to the driver
@@ -384,24 +392,29 @@ bool virtq_need_interrupt(struct virtq *vq)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (vq->packed) {
 		uint16_t flags = ld16(vq->driver_event + 2), off_wrap;
-		int off;
+		uint32_t ring2 = 2u * vq->size, now_lin, ev_lin, back;
 
-		now = vq->next_used;
-		vq->signalled_used = now;
 		if (flags == EVENT_F_ENABLE)
 			return true;
 		if (flags != EVENT_F_DESC || !vq->event_idx)
 			return false;
+		/*
+		 * Positions over two laps (slot, wrap counter) are a counter mod
+		 * 2 * size. The driver's event slot was used in this batch when
+		 * it lies 1..pushed slots behind our next slot; a batch of a
+		 * whole ring or more passed it for certain.
+		 */
 		off_wrap = ld16(vq->driver_event);
-		off = off_wrap & 0x7fff;
-		if ((bool)(off_wrap >> 15) != vq->used_wrap)
-			off -= vq->size;
-		return need_event((uint16_t)off, now, old);
+		now_lin = vq->next_used + (vq->used_wrap ? vq->size : 0u);
+		ev_lin = (off_wrap & 0x7fffu) % vq->size + ((off_wrap >> 15) ? vq->size : 0u);
+		back = (now_lin + ring2 - ev_lin) % ring2;
+		return pushed >= vq->size || (back >= 1 && back <= pushed);
 	}
 	now = vq->used_idx;
 	vq->signalled_used = now;
 	if (vq->event_idx)
-		return need_event(ld16(vq->avail + AVAIL_RING + 2 * vq->size), now, old);
+		return pushed >= 0x10000u ||
+		    need_event(ld16(vq->avail + AVAIL_RING + 2 * vq->size), now, old);
 	return !(ld16(vq->avail + AVAIL_FLAGS) & AVAIL_F_NO_INTERRUPT);
 }
 

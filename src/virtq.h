@@ -66,7 +66,8 @@ struct virtq {
 	uint16_t next_avail, next_used;
 	bool avail_wrap, used_wrap;
 	/* interrupt suppression bookkeeping */
-	uint16_t signalled_used;	/* used index at the last interrupt decision */
+	uint16_t signalled_used;	/* split: used index at the last interrupt decision */
+	uint32_t unsignalled;		/* entries (packed: slots) pushed since that decision */
 };
 
 /*

@@ -186,10 +186,12 @@ static void test_bad(void)
 	    "unexpected argument 'extra' (see ringvm --help)"), "stray argument");
 	UNIT_OK(&u, error_is(parse("-k", "k", "--", "-m", NULL),
 	    "unexpected argument '-m' (see ringvm --help)"), "argument after --");
-	UNIT_OK(&u, error_is(parse("-k", "k", "-n", "tap0", NULL),
-	    "option -n is reserved and not available yet"), "-n is reserved");
-	UNIT_OK(&u, error_is(parse("-k", "k", "--net=user", NULL),
-	    "option --net is reserved and not available yet"), "--net is reserved");
+	/* -n specs are kept as given (the virtio-net device parses them), up to 4. */
+	UNIT_OK(&u, parse("-k", "k", "-n", "user", "--net=tap,ifname=t0", NULL) == CLI_RUN &&
+	    cfg.nr_nets == 2 && !strcmp(cfg.net[0], "user") && !strcmp(cfg.net[1], "tap,ifname=t0"),
+	    "-n and --net collect network specs in order");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-n", "a", "-n", "b", "-n", "c", "-n", "d", "-n", "e",
+	    NULL), "more than 4 network devices"), "a fifth -n is refused");
 
 	/* Repeated single-use options (the man page: "an unknown or repeated option"). */
 	UNIT_OK(&u, error_is(parse("-k", "a", "-k", "b", NULL), "option -k given twice"), "-k twice");

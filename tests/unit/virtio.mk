@@ -1,1 +1,17 @@
-# virtio.mk: unit tests for the virtio core and virtio-blk.
+# virtio.mk: unit tests for the virtio core and virtio-blk (no KVM).
+# test_virtq and test_virtq_ev need only the walker and guest memory;
+# test_vpci and test_vblk link the real transport and device (sync and
+# io_uring engines) with stubs_virtio.o standing in for irq.c and the KVM
+# ioctls. vfake.o is the fake driver the fuzzers share (tests/fuzz/fuzz.mk).
+VIRTIO_TEST_OBJ = obj/tests/unit/vfake.o obj/tests/unit/stubs_virtio.o \
+	obj/src/virtio_pci.o obj/src/virtq.o obj/src/gmem.o obj/src/msix.o \
+	obj/src/pci.o obj/src/bus.o obj/src/arch/x86/aml.o obj/src/disk.o \
+	obj/devices/virtio_blk.o obj/src/log.o
+
+UNIT_BIN += obj/tests/test_virtq obj/tests/test_virtq_ev obj/tests/test_vpci obj/tests/test_vblk
+obj/tests/test_virtq: obj/tests/unit/test_virtq.o obj/tests/unit/vfake.o obj/src/virtq.o \
+	obj/src/gmem.o obj/src/log.o
+obj/tests/test_virtq_ev: obj/tests/unit/test_virtq_ev.o obj/tests/unit/vfake.o obj/src/virtq.o \
+	obj/src/gmem.o obj/src/log.o
+obj/tests/test_vpci: obj/tests/unit/test_vpci.o $(VIRTIO_TEST_OBJ)
+obj/tests/test_vblk: obj/tests/unit/test_vblk.o $(VIRTIO_TEST_OBJ)

@@ -1,0 +1,265 @@
+/*
+ * stubs_virtio.c: what the virtio objects need from a VM that has no KVM.
+ *
+ * irq.c issues KVM ioctls (GSI routing, irqfds), so its functions are
+ * replaced here by recorders: every MSI fired and every INTx level change
+ * lands in `vstub_irq` for the tests to count. virtio_pci.c moves its
+ * ioeventfds with KVM_IOEVENTFD itself; ioctl() below answers KVM requests
+ * (type KVMIO) with success and counts them, and passes every other request
+ * to the kernel unchanged. Everything else (virtio_pci, msix, pci, bus,
+ * virtq, gmem, disk, virtio_blk, libev) is the real code.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#include "device.h"
+#include "irq.h"
+#include "loop.h"
+#include "pci.h"
+#include "vfake.h"
+#include "virtio_blk.h"
+#include "virtio_pci.h"
+#include "vm.h"
+
+struct vstub_irq vstub_irq;
+
+/* --- irq.c, recorded --- */
+
+void irq_init(struct vm *vm)
+{
+	memset(&vm->irq, 0, sizeof(vm->irq));
+}
+
+void irq_fini(struct vm *vm)
+{
+	vm->irq.nr_msi = 0;
+}
+
+int irq_msi_alloc(struct vm *vm)
+{
+	struct irq_msi *m;
+
+	if (vm->irq.nr_msi == IRQ_MAX_MSI)
+		return -ENOSPC;
+	m = &vm->irq.msi[vm->irq.nr_msi];
+	memset(m, 0, sizeof(*m));
+	m->gsi = IRQ_MSI_GSI_BASE + vm->irq.nr_msi;
+	m->fd = -1;
+	return (int)vm->irq.nr_msi++;
+}
+
+int irq_msi_set(struct vm *vm, unsigned idx, bool valid, uint64_t addr, uint32_t data)
+{
+	struct irq_msi *m;
+
+	if (idx >= vm->irq.nr_msi)
+		return -EINVAL;
+	m = &vm->irq.msi[idx];
+	if (m->valid == valid && (!valid || (m->addr == addr && m->data == data)))
+		return 0;
+	m->valid = valid;
+	m->addr = addr;
+	m->data = data;
+	vstub_irq.route_updates++;
+	return 0;
+}
+
+int irq_msi_fire(struct vm *vm, unsigned idx)
+{
+	if (idx >= vm->irq.nr_msi || idx >= IRQ_MAX_MSI) {
+		vstub_irq.msi_bad++;
+		return -EINVAL;
+	}
+	if (!vm->irq.msi[idx].valid)
+		vstub_irq.msi_unrouted++;
+	vstub_irq.msi_fired[idx]++;
+	vstub_irq.msi_total++;
+	return 0;
+}
+
+int irq_shared_set(struct vm *vm, unsigned gsi, unsigned src, bool level)
+{
+	(void)vm;
+	if (gsi >= IRQ_IRQCHIP_GSIS || src >= 32)
+		return -EINVAL;
+	vstub_irq.intx_calls++;
+	if (level) {
+		vstub_irq.intx_raised++;
+		if (!vstub_irq.intx_mask[gsi])
+			vstub_irq.intx_edges++;
+		vstub_irq.intx_mask[gsi] |= 1u << src;
+	} else {
+		vstub_irq.intx_mask[gsi] &= ~(1u << src);
+	}
+	return 0;
+}
+
+/* --- vm.c, the parts devices call --- */
+
+int vm_add_dev(struct vm *vm, const struct device_ops *ops, void *state)
+{
+	if (vm->nr_devs == VM_MAX_DEVS)
+		return -ENOSPC;
+	vm->dev[vm->nr_devs++] = (struct vm_dev){ .ops = ops, .state = state };
+	return 0;
+}
+
+/* ioctl: KVM requests succeed without a VM; the rest go to the kernel. */
+int ioctl(int fd, unsigned long request, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, request);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (_IOC_TYPE(request) == KVMIO) {
+		vstub_irq.kvm_ioctls++;
+		if (request == KVM_IOEVENTFD) {
+			const struct kvm_ioeventfd *io = arg;
+
+			if (io->flags & KVM_IOEVENTFD_FLAG_DEASSIGN)
+				vstub_irq.ioeventfd_deassign++;
+			else
+				vstub_irq.ioeventfd_assign++;
+		}
+		return 0;
+	}
+	return (int)syscall(SYS_ioctl, fd, request, arg);
+}
+
+/* --- the fake VM --- */
+
+int vstub_vm_init(struct vstub_vm *v, uint64_t r0_len, uint64_t hole, uint64_t r1_len)
+{
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	v->vm.kvm_fd = v->vm.vm_fd = -1;
+	v->vm.cfg = &v->cfg;
+	r = vf_mem_init(&v->vm.mem, r0_len, hole, r1_len);
+	if (r)
+		return r;
+	v->loop.ev = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
+	if (!v->loop.ev) {
+		gmem_fini(&v->vm.mem);
+		return -ENOMEM;
+	}
+	v->loop.vm = &v->vm;
+	v->loop.sig_fd = -1;
+	v->vm.loop = &v->loop;
+	irq_init(&v->vm);
+	pci_init(&v->vm);
+	return 0;
+}
+
+void vstub_vm_fini(struct vstub_vm *v)
+{
+	while (v->vm.nr_devs) {
+		struct vm_dev *d = &v->vm.dev[--v->vm.nr_devs];
+
+		d->ops->teardown(&v->vm, d->state);
+	}
+	pci_fini(&v->vm);
+	irq_fini(&v->vm);
+	ev_loop_destroy(v->loop.ev);
+	gmem_fini(&v->vm.mem);
+}
+
+struct vblk *vstub_blk_add(struct vstub_vm *v, const char *spec)
+{
+	unsigned before = v->vm.nr_devs;
+	int r;
+
+	v->cfg.disk[0] = spec;
+	v->cfg.nr_disks = 1;
+	r = vblk_ops.setup(&v->vm);
+	v->cfg.nr_disks = 0;
+	if (r || v->vm.nr_devs != before + 1)
+		return NULL;
+	return v->vm.dev[before].state;
+}
+
+void vstub_blk_remove(struct vstub_vm *v, struct vblk *b)
+{
+	for (unsigned i = 0; i < v->vm.nr_devs; i++) {
+		if (v->vm.dev[i].state != b)
+			continue;
+		v->vm.dev[i].ops->teardown(&v->vm, b);
+		memmove(&v->vm.dev[i], &v->vm.dev[i + 1], (v->vm.nr_devs - i - 1) * sizeof(v->vm.dev[0]));
+		v->vm.nr_devs--;
+		return;
+	}
+}
+
+void vstub_run(struct vstub_vm *v)
+{
+	/*
+	 * Each non-blocking pass handles every fd ready now; a completion can
+	 * start more I/O (a throttled queue resumes) that is ready on the next
+	 * pass, so a few passes reach quiescence.
+	 */
+	for (int i = 0; i < 8; i++)
+		ev_run(v->loop.ev, EVRUN_NOWAIT);
+}
+
+uint64_t vstub_bar_read(struct virtio_pci *vp, uint64_t off, unsigned size)
+{
+	const struct pci_bar *b = &vp->pci.bar[0];
+
+	return b->ops->read(b->dev, off, size);
+}
+
+void vstub_bar_write(struct virtio_pci *vp, uint64_t off, uint64_t val, unsigned size)
+{
+	const struct pci_bar *b = &vp->pci.bar[0];
+
+	b->ops->write(b->dev, off, val, size);
+}
+
+uint8_t vstub_status(struct virtio_pci *vp)
+{
+	return (uint8_t)vstub_bar_read(vp, VS_COMMON + VS_STATUS, 1);
+}
+
+uint64_t vstub_driver_init(struct virtio_pci *vp, uint64_t want, uint16_t q, uint16_t size,
+    uint64_t desc, uint64_t drv, uint64_t dev)
+{
+	uint64_t offered, take;
+	uint8_t s;
+
+	vstub_bar_write(vp, VS_STATUS, 0, 1);
+	vstub_bar_write(vp, VS_STATUS, VS_S_ACK, 1);
+	vstub_bar_write(vp, VS_STATUS, VS_S_ACK | VS_S_DRIVER, 1);
+	vstub_bar_write(vp, VS_DFSELECT, 0, 4);
+	offered = vstub_bar_read(vp, VS_DF, 4);
+	vstub_bar_write(vp, VS_DFSELECT, 1, 4);
+	offered |= vstub_bar_read(vp, VS_DF, 4) << 32;
+	take = offered & want;
+	vstub_bar_write(vp, VS_GFSELECT, 0, 4);
+	vstub_bar_write(vp, VS_GF, (uint32_t)take, 4);
+	vstub_bar_write(vp, VS_GFSELECT, 1, 4);
+	vstub_bar_write(vp, VS_GF, take >> 32, 4);
+	vstub_bar_write(vp, VS_STATUS, VS_S_ACK | VS_S_DRIVER | VS_S_FEATURES_OK, 1);
+	s = vstub_status(vp);
+	if (!(s & VS_S_FEATURES_OK))
+		return 0;
+	vstub_bar_write(vp, VS_QSELECT, q, 2);
+	vstub_bar_write(vp, VS_QSIZE, size, 2);
+	vstub_bar_write(vp, VS_QDESC, (uint32_t)desc, 4);
+	vstub_bar_write(vp, VS_QDESC + 4, desc >> 32, 4);
+	vstub_bar_write(vp, VS_QDRIVER, (uint32_t)drv, 4);
+	vstub_bar_write(vp, VS_QDRIVER + 4, drv >> 32, 4);
+	vstub_bar_write(vp, VS_QDEVICE, (uint32_t)dev, 4);
+	vstub_bar_write(vp, VS_QDEVICE + 4, dev >> 32, 4);
+	vstub_bar_write(vp, VS_QENABLE, 1, 2);
+	vstub_bar_write(vp, VS_STATUS, VS_S_ACK | VS_S_DRIVER | VS_S_FEATURES_OK | VS_S_DRIVER_OK, 1);
+	return take;
+}
