@@ -473,6 +473,7 @@ static void vnet_config_read(void *dev, uint32_t off, uint8_t *buf, uint32_t len
 	/* "none" has no link; the others are always up. */
 	cfg.status = n->spec.backend == &net_none_ops ? 0 : VIRTIO_NET_S_LINK_UP;
 	cfg.max_virtqueue_pairs = 1;
+	cfg.mtu = (uint16_t)n->nb.mtu;
 	memcpy(buf, (uint8_t *)&cfg + off, len);	/* off + len <= config_size, checked by the transport */
 }
 
@@ -530,7 +531,7 @@ const struct virtio_ops vnet_virtio_ops = {
 	.pci_class = 0x020000,		/* network controller, Ethernet */
 	.num_queues = 2,
 	.queue_max = VNET_QUEUE_SIZE,
-	.config_size = 10,		/* mac, status, max_virtqueue_pairs */
+	.config_size = 12,		/* mac, status, max_virtqueue_pairs, mtu */
 	.features = vnet_features,
 	.features_ok = vnet_features_ok,
 	.config_read = vnet_config_read,
@@ -571,6 +572,9 @@ static int vnet_create(struct vm *vm, const char *spec_text, unsigned index)
 	    1ull << VIRTIO_NET_F_MRG_RXBUF;
 	if (n->nb.vnet_hdr_len == VNET_HDR_LEN && n->nb.ops->set_offload)
 		n->features |= VNET_OFFLOADS;
+	/* The backend's MTU, advice the guest takes (user: 65520, a link inside ringvm). */
+	if (n->nb.mtu >= 68 && n->nb.mtu <= NET_FRAME_MAX - 18)
+		n->features |= 1ull << VIRTIO_NET_F_MTU;
 	r = virtio_pci_create(vm, &vnet_virtio_ops, n, !n->spec.split_only, &n->vp);
 	if (!r)
 		r = vm_add_dev(vm, &vnet_ops, n);

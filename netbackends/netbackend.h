@@ -100,6 +100,12 @@ struct net_backend {
 	 * through (TAP with IFF_VNET_HDR). Set by open.
 	 */
 	unsigned vnet_hdr_len;
+	/*
+	 * mtu: the link MTU the backend wants the guest to use (the device
+	 * offers it with VIRTIO_NET_F_MTU), or 0 for none in particular
+	 * (Ethernet's 1500). Set by open.
+	 */
+	unsigned mtu;
 	struct net_stats stats;
 	void *priv;		/* the backend's own state */
 };

@@ -628,6 +628,7 @@ static int user_open(struct net_backend *nb, struct ev_loop *ev, const char *opt
 	}
 	u->nb = nb;
 	u->mtu = o->mtu;
+	nb->mtu = o->mtu;
 	ev_prepare_init(&u->prepare, user_on_prepare);
 	u->prepare.data = u;
 	/* Fill last, after other prepare watchers may have fed slirp frames. */
