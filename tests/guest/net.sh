@@ -1,7 +1,7 @@
 # net: virtio-net in a real guest. rv.net= names the operation:
 #   dhcp    take a lease from slirp's DHCP server
 #   fetch   take a lease, then fetch rv.url= and print its md5
-#   serve   take a lease, serve /etc/rv-stamp once on TCP port 7777
+#   serve   take a lease, serve /etc/rv-stamp over HTTP on TCP port 7777 once
 #   static  set rv.ip= on eth0 (TAP), then fetch rv.url=
 #   late    the driver is not loaded at boot (init skips it): wait for the
 #           host's flood to end, then load it and count what arrives
@@ -38,9 +38,17 @@ case $op in
 dhcp) lease ;;
 fetch) lease && fetch "$url" ;;
 serve)
+	# An HTTP server (closes each connection cleanly, unlike nc) until one
+	# request was answered, or 90 s.
 	lease || exit 1
+	httpd -f -v -p 7777 -h /etc 2> /tmp/httpd.log &
 	echo "RINGVM-SERVING"
-	nc -l -p 7777 < /etc/rv-stamp
+	for i in $(seq 90); do
+		grep -q 'response:200' /tmp/httpd.log && break
+		sleep 1
+	done
+	kill %1 2>/dev/null
+	grep -q 'response:200' /tmp/httpd.log
 	echo "RINGVM-SERVED $?"
 	;;
 static)

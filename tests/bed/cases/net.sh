@@ -48,7 +48,7 @@ t_port_forward() {
 	    > "$1" 2>&1 < /dev/null &
 	pid=$!
 	if wait_line "$1" '^RINGVM-SERVING' 90; then
-		got=$(busybox nc 127.0.0.1 17777 < /dev/null)
+		got=$(busybox wget -q -O - http://127.0.0.1:17777/rv-stamp)
 		[ "$got" = "$STAMP" ] || fail "got '$got' through the forward, expected '$STAMP'"
 	fi
 	wait "$pid"
