@@ -70,7 +70,7 @@ int vnet_parse_spec(const char *s, unsigned index, struct vnet_spec *spec, char 
 		if (strlen(backends[i]->name) == nlen && !strncmp(s, backends[i]->name, nlen))
 			spec->backend = backends[i];
 	if (!spec->backend) {
-		snprintf(err, errlen, "net '%s': unknown backend '%.*s' (use user, tap or none)",
+		snprintf(err, errlen, "net '%.64s': unknown backend '%.*s' (use user, tap or none)",
 		    s, (int)nlen, s);
 		return -1;
 	}
@@ -83,7 +83,7 @@ int vnet_parse_spec(const char *s, unsigned index, struct vnet_spec *spec, char 
 
 		if (n > 4 && !strncmp(opt, "mac=", 4)) {
 			if (vnet_parse_mac(opt + 4, n - 4, spec->mac)) {
-				snprintf(err, errlen, "net '%s': mac '%.*s' is not a unicast "
+				snprintf(err, errlen, "net '%.64s': mac '%.*s' is not a unicast "
 				    "address like 52:54:00:12:34:56", s, (int)(n - 4), opt + 4);
 				return -1;
 			}
@@ -94,7 +94,7 @@ int vnet_parse_spec(const char *s, unsigned index, struct vnet_spec *spec, char 
 		} else {
 			/* Everything else belongs to the backend, in order. */
 			if (used + n + 2 > sizeof(spec->backend_opts)) {
-				snprintf(err, errlen, "net '%s': options too long", s);
+				snprintf(err, errlen, "net '%.64s': options too long", s);
 				return -1;
 			}
 			if (used)
@@ -149,8 +149,12 @@ static int vnet_tx_header(struct vnet *n, struct virtio_net_hdr_v1 *h, uint32_t 
 	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
 	    (uint32_t)h->csum_start + h->csum_offset + 2 > frame_len)
 		return -1;
-	if (h->gso_type == VIRTIO_NET_HDR_GSO_NONE)
+	if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		h->csum_start = h->csum_offset = 0;
+	if (h->gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+		h->gso_size = h->hdr_len = 0;	/* meaningless without GSO: never passed on */
 		return 0;
+	}
 	if ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) && !vnet_has(n, VIRTIO_NET_F_HOST_ECN))
 		return -1;
 	if (!(gso == VIRTIO_NET_HDR_GSO_TCPV4 && vnet_has(n, VIRTIO_NET_F_HOST_TSO4)) &&
@@ -297,9 +301,10 @@ static void vnet_tx_ready(void *owner)
  * vnet_rx_pop: the next RX chain into `c`: 1, or 0 when the guest has none
  * (kicks are enabled then), or -1 when the ring is malformed (device
  * failed). Chains with device-readable descriptors are returned to the
- * guest unused and counted (N4: never write a readable buffer).
+ * guest unused and counted (N4: never write a readable buffer); with
+ * `keep_bad`, such a chain is left in `c` unpublished and 2 is returned.
  */
-static int vnet_rx_pop(struct vnet *n, struct virtq *vq, struct virtq_chain *c)
+static int vnet_rx_pop(struct vnet *n, struct virtq *vq, struct virtq_chain *c, bool keep_bad)
 {
 	bool rechecked = false;
 
@@ -319,6 +324,8 @@ static int vnet_rx_pop(struct vnet *n, struct virtq *vq, struct virtq_chain *c)
 		}
 		if (c->nread == 0 && c->tok.write_len > 0)
 			return 1;
+		if (keep_bad)
+			return 2;	/* the caller publishes it, after what it already holds */
 		n->cnt.rx_bad_chain++;
 		log_guest(&n->log_rx, "virtio-net: RX chain with device-readable buffers; "
 		    "returned unused");
@@ -359,7 +366,7 @@ int vnet_rx(void *owner, const uint8_t *frame, size_t len)
 		return 0;
 	}
 	total = VNET_HDR_LEN + (uint32_t)len;
-	r = vnet_rx_pop(n, vq, &n->first);
+	r = vnet_rx_pop(n, vq, &n->first, false);
 	if (r <= 0) {
 		if (r == 0)
 			n->rx_waiting = true;
@@ -394,9 +401,26 @@ int vnet_rx(void *owner, const uint8_t *frame, size_t len)
 	while (off < len) {
 		uint32_t c;
 
-		r = extra + 1 < vq->size ? vnet_rx_pop(n, vq, &n->rx_more) : 0;
+		r = extra + 1 < vq->size ? vnet_rx_pop(n, vq, &n->rx_more, true) : 0;
 		if (r < 0)
 			return 0;
+		if (r == 2) {
+			/*
+			 * A bad chain after buffers already taken: publishing it
+			 * alone would forbid the roll-back below, so the frame is
+			 * dropped and everything taken goes back empty, in order.
+			 */
+			n->cnt.rx_bad_chain++;
+			n->nb.stats.rx_dropped++;
+			log_guest(&n->log_rx, "virtio-net: RX chain with device-readable "
+			    "buffers; returned unused");
+			virtq_push(vq, &n->first.tok, 0);
+			for (unsigned i = 0; i < extra; i++)
+				virtq_push(vq, &n->mrg[i].tok, 0);
+			virtq_push(vq, &n->rx_more.tok, 0);
+			vnet_irq_later(n, VNET_RXQ);
+			return 0;
+		}
 		if (r == 0) {
 			/* Not enough buffers: give all back (position before the first) and wait. */
 			virtq_unpop(vq, &n->first);
@@ -560,8 +584,8 @@ static int vnet_create(struct vm *vm, const char *spec_text, unsigned index)
 	if (r) {
 		n->nb.ops->close(&n->nb);
 		if (r == -EINVAL)
-			diex(RV_EXIT_USAGE, "net '%s': %s", spec_text, err);
-		diex(RV_EXIT_FAILURE, "net '%s': %s", spec_text, err);
+			diex(RV_EXIT_USAGE, "net '%.64s': %s", spec_text, err);
+		diex(RV_EXIT_FAILURE, "net '%.64s': %s", spec_text, err);
 	}
 	n->open = true;
 	ev_idle_init(&n->tx_more, vnet_tx_more);
@@ -573,7 +597,7 @@ static int vnet_create(struct vm *vm, const char *spec_text, unsigned index)
 	if (n->nb.vnet_hdr_len == VNET_HDR_LEN && n->nb.ops->set_offload)
 		n->features |= VNET_OFFLOADS;
 	/* The backend's MTU, advice the guest takes (user: 65520, a link inside ringvm). */
-	if (n->nb.mtu >= 68 && n->nb.mtu <= NET_FRAME_MAX - 18)
+	if (n->nb.mtu >= 68 && n->nb.mtu <= 65535 && n->nb.mtu <= NET_FRAME_MAX - 18)
 		n->features |= 1ull << VIRTIO_NET_F_MTU;
 	r = virtio_pci_create(vm, &vnet_virtio_ops, n, !n->spec.split_only, &n->vp);
 	if (!r)

@@ -1,0 +1,280 @@
+/* vnetfake.c: the fake network backend and virtio-net driver (see vnetfake.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+#include "vnetfake.h"
+#include "virtio_net.h"
+#include "virtio_pci.h"
+
+struct fnet *fnet_last;
+
+static int fnet_open(struct net_backend *nb, struct ev_loop *ev, const char *opts, char *err,
+    size_t errlen, const char *kind, unsigned hdr)
+{
+	struct fnet *f = calloc(1, sizeof(*f));
+	const char *p = opts ? opts : "";
+
+	nb->ev = ev;
+	nb->priv = f;
+	if (!f) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	f->nb = nb;
+	f->kind = kind;
+	f->record = true;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (n == 5 && !strncmp(p, "hdr=0", 5)) {
+			hdr = 0;
+		} else if (n == 6 && !strncmp(p, "hdr=12", 6)) {
+			hdr = VNET_HDR_LEN;
+		} else if (n == 12 && !strncmp(p, "offload_fail", 12)) {
+			f->offload_fail = true;
+		} else if (n > 4 && !strncmp(p, "mtu=", 4)) {
+			nb->mtu = (unsigned)strtoul(p + 4, NULL, 10);
+		} else {
+			snprintf(err, errlen, "unknown option '%.*s'", (int)n, p);
+			return -EINVAL;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	nb->vnet_hdr_len = hdr;
+	fnet_last = f;
+	return 0;
+}
+
+static int fnet_open_tap(struct net_backend *nb, struct ev_loop *ev, const char *opts, char *err,
+    size_t errlen)
+{
+	return fnet_open(nb, ev, opts, err, errlen, "tap", VNET_HDR_LEN);
+}
+
+static int fnet_open_user(struct net_backend *nb, struct ev_loop *ev, const char *opts, char *err,
+    size_t errlen)
+{
+	return fnet_open(nb, ev, opts, err, errlen, "user", 0);
+}
+
+static int fnet_open_none(struct net_backend *nb, struct ev_loop *ev, const char *opts, char *err,
+    size_t errlen)
+{
+	return fnet_open(nb, ev, opts, err, errlen, "none", 0);
+}
+
+/* fnet_send: check the send() contract, record the frame, or answer -EAGAIN when told to. */
+static int fnet_send(struct net_backend *nb, const struct iovec *iov, int iovcnt, size_t len)
+{
+	struct fnet *f = nb->priv;
+	size_t sum = 0, off = 0;
+	uint8_t *copy;
+
+	f->send_calls++;
+	if (iovcnt > f->max_iovcnt)
+		f->max_iovcnt = iovcnt;
+	if (f->eagain) {
+		f->eagain_calls++;
+		return -EAGAIN;
+	}
+	for (int i = 0; i < iovcnt; i++)
+		sum += iov[i].iov_len;
+	if (sum != len || len < nb->vnet_hdr_len + 14 || len > nb->vnet_hdr_len + NET_FRAME_MAX)
+		f->contract++;
+	f->sent++;
+	nb->stats.tx_frames++;
+	nb->stats.tx_bytes += len;
+	copy = malloc(sum ? sum : 1);
+	if (!copy)
+		abort();
+	for (int i = 0; i < iovcnt; i++) {
+		memcpy(copy + off, iov[i].iov_base, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	if (f->on_send)
+		f->on_send(f->on_send_arg, copy, sum);
+	if (f->record && f->ntx < FNET_TX_MAX)
+		f->tx[f->ntx++] = (struct fnet_frame){ copy, sum };
+	else
+		free(copy);
+	return 0;
+}
+
+int fnet_deliver(struct fnet *f)
+{
+	int r = 0;
+
+	while (f->rxq_n) {
+		struct fnet_frame *fr = &f->rxq[f->rxq_head];
+
+		r = f->nb->rx(f->nb->owner, fr->data, fr->len);
+		if (r == -EAGAIN) {
+			f->rx_eagain++;
+			break;
+		}
+		f->delivered++;
+		free(fr->data);
+		fr->data = NULL;
+		f->rxq_head = (f->rxq_head + 1) % FNET_RXQ_MAX;
+		f->rxq_n--;
+	}
+	return r;
+}
+
+static void fnet_rx_resume(struct net_backend *nb)
+{
+	struct fnet *f = nb->priv;
+
+	f->rx_resume_calls++;
+	fnet_deliver(f);
+}
+
+static int fnet_set_offload(struct net_backend *nb, unsigned tun_flags)
+{
+	struct fnet *f = nb->priv;
+
+	f->set_offload_calls++;
+	f->last_tun = tun_flags;
+	return f->offload_fail ? -EIO : 0;
+}
+
+static void fnet_close(struct net_backend *nb)
+{
+	struct fnet *f = nb->priv;
+
+	if (!f)
+		return;
+	fnet_clear_tx(f);
+	fnet_drop_rxq(f);
+	if (fnet_last == f)
+		fnet_last = NULL;
+	free(f);
+	nb->priv = NULL;
+}
+
+/* The stand-ins for netbackends/{tap,slirp,none}.c: the device's spec parser names them. */
+const struct net_backend_ops net_tap_ops = {
+	.name = "tap", .open = fnet_open_tap, .send = fnet_send, .rx_resume = fnet_rx_resume,
+	.set_offload = fnet_set_offload, .close = fnet_close,
+};
+const struct net_backend_ops net_user_ops = {
+	.name = "user", .open = fnet_open_user, .send = fnet_send, .rx_resume = fnet_rx_resume,
+	.set_offload = NULL, .close = fnet_close,
+};
+const struct net_backend_ops net_none_ops = {
+	.name = "none", .open = fnet_open_none, .send = fnet_send, .rx_resume = fnet_rx_resume,
+	.set_offload = NULL, .close = fnet_close,
+};
+
+struct fnet *fnet_of(struct vnet *n)
+{
+	return n->nb.priv;
+}
+
+void fnet_clear_tx(struct fnet *f)
+{
+	for (unsigned i = 0; i < f->ntx; i++)
+		free(f->tx[i].data);
+	f->ntx = 0;
+}
+
+int fnet_queue_rx(struct fnet *f, const uint8_t *frame, size_t len)
+{
+	uint8_t *copy;
+
+	if (f->rxq_n == FNET_RXQ_MAX)
+		return -ENOSPC;
+	copy = malloc(len ? len : 1);
+	if (!copy)
+		abort();
+	if (len)
+		memcpy(copy, frame, len);
+	f->rxq[(f->rxq_head + f->rxq_n) % FNET_RXQ_MAX] = (struct fnet_frame){ copy, len };
+	f->rxq_n++;
+	return 0;
+}
+
+void fnet_drop_rxq(struct fnet *f)
+{
+	while (f->rxq_n) {
+		free(f->rxq[f->rxq_head].data);
+		f->rxq[f->rxq_head].data = NULL;
+		f->rxq_head = (f->rxq_head + 1) % FNET_RXQ_MAX;
+		f->rxq_n--;
+	}
+}
+
+struct vnet *vn_add(struct vstub_vm *v, const char *spec)
+{
+	unsigned before = v->vm.nr_devs;
+	int r;
+
+	v->cfg.net[0] = spec;
+	v->cfg.nr_nets = 1;
+	r = vnet_ops.setup(&v->vm);
+	v->cfg.nr_nets = 0;
+	if (r || v->vm.nr_devs != before + 1)
+		return NULL;
+	return v->vm.dev[before].state;
+}
+
+void vn_remove(struct vstub_vm *v, struct vnet *n)
+{
+	for (unsigned i = 0; i < v->vm.nr_devs; i++) {
+		if (v->vm.dev[i].state != n)
+			continue;
+		v->vm.dev[i].ops->teardown(&v->vm, n);
+		memmove(&v->vm.dev[i], &v->vm.dev[i + 1], (v->vm.nr_devs - i - 1) * sizeof(v->vm.dev[0]));
+		v->vm.nr_devs--;
+		return;
+	}
+}
+
+static void vn_queue(struct virtio_pci *vp, uint16_t q, const struct vf_ring *r)
+{
+	vstub_bar_write(vp, VS_QSELECT, q, 2);
+	vstub_bar_write(vp, VS_QSIZE, r->size, 2);
+	vstub_bar_write(vp, VS_QDESC, (uint32_t)r->desc, 4);
+	vstub_bar_write(vp, VS_QDESC + 4, r->desc >> 32, 4);
+	vstub_bar_write(vp, VS_QDRIVER, (uint32_t)r->driver, 4);
+	vstub_bar_write(vp, VS_QDRIVER + 4, r->driver >> 32, 4);
+	vstub_bar_write(vp, VS_QDEVICE, (uint32_t)r->device, 4);
+	vstub_bar_write(vp, VS_QDEVICE + 4, r->device >> 32, 4);
+	vstub_bar_write(vp, VS_QENABLE, 1, 2);
+}
+
+uint64_t vn_driver_init(struct virtio_pci *vp, uint64_t want, const struct vf_ring *rx,
+    const struct vf_ring *tx)
+{
+	uint64_t offered, take;
+
+	vstub_bar_write(vp, VS_STATUS, 0, 1);
+	vstub_bar_write(vp, VS_STATUS, VS_S_ACK, 1);
+	vstub_bar_write(vp, VS_STATUS, VS_S_ACK | VS_S_DRIVER, 1);
+	vstub_bar_write(vp, VS_DFSELECT, 0, 4);
+	offered = vstub_bar_read(vp, VS_DF, 4);
+	vstub_bar_write(vp, VS_DFSELECT, 1, 4);
+	offered |= vstub_bar_read(vp, VS_DF, 4) << 32;
+	take = offered & want;
+	vstub_bar_write(vp, VS_GFSELECT, 0, 4);
+	vstub_bar_write(vp, VS_GF, (uint32_t)take, 4);
+	vstub_bar_write(vp, VS_GFSELECT, 1, 4);
+	vstub_bar_write(vp, VS_GF, take >> 32, 4);
+	vstub_bar_write(vp, VS_STATUS, VS_S_ACK | VS_S_DRIVER | VS_S_FEATURES_OK, 1);
+	if (!(vstub_status(vp) & VS_S_FEATURES_OK))
+		return 0;
+	vn_queue(vp, VNET_RXQ, rx);
+	vn_queue(vp, VNET_TXQ, tx);
+	vstub_bar_write(vp, VS_STATUS, VS_S_ACK | VS_S_DRIVER | VS_S_FEATURES_OK | VS_S_DRIVER_OK, 1);
+	return take;
+}
+
+void vn_kick(struct virtio_pci *vp, unsigned q)
+{
+	vstub_bar_write(vp, VS_NOTIFY + 4ull * q, 0, 2);
+}
