@@ -9,3 +9,13 @@ obj/fuzz/fuzz_vnet: tests/fuzz/fuzz_vnet.c tests/unit/vnetfake.c tests/unit/vnet
 ifneq ($(FUZZ_CC),)
 fuzz: obj/fuzz/fuzz_vnet
 endif
+
+# fuzz_slirp: what a guest sends, straight into the user backend and
+# libslirp's parsers (HOSTILE.md N9), with restrict=on.
+FUZZ_BIN += obj/fuzz/fuzz_slirp
+obj/fuzz/fuzz_slirp: FUZZ_FLAGS += -Inetbackends
+obj/fuzz/fuzz_slirp: tests/fuzz/fuzz_slirp.c netbackends/slirp.c netbackends/slirp_opts.c \
+	src/log.c $(HEADERS)
+ifneq ($(FUZZ_CC),)
+fuzz: obj/fuzz/fuzz_slirp
+endif
