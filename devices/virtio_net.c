@@ -596,7 +596,7 @@ static int vnet_create(struct vm *vm, const char *spec_text, unsigned index)
 	    1ull << VIRTIO_NET_F_MRG_RXBUF;
 	if (n->nb.vnet_hdr_len == VNET_HDR_LEN && n->nb.ops->set_offload)
 		n->features |= VNET_OFFLOADS;
-	/* The backend's MTU, advice the guest takes (user: 65520, a link inside ringvm). */
+	/* The backend's MTU, advice the guest takes (user: 16384, a link inside ringvm). */
 	if (n->nb.mtu >= 68 && n->nb.mtu <= 65535 && n->nb.mtu <= NET_FRAME_MAX - 18)
 		n->features |= 1ull << VIRTIO_NET_F_MTU;
 	r = virtio_pci_create(vm, &vnet_virtio_ops, n, !n->spec.split_only, &n->vp);
