@@ -520,6 +520,15 @@ static void vnet_notify(void *dev, unsigned q)
 	struct vnet *n = dev;
 
 	if (q == VNET_RXQ) {
+		struct virtq *vq = virtio_pci_queue(n->vp, VNET_RXQ);
+
+		/*
+		 * The guest has posted buffers: stop asking for RX kicks until we
+		 * run out again (vnet_rx_pop re-enables them and looks once more),
+		 * or every refill of a packed ring would cost the guest an exit.
+		 */
+		if (vq)
+			virtq_kick_enable(vq, false);
 		if (n->rx_waiting)
 			vnet_rx_resume(n);
 	} else if (q == VNET_TXQ) {
