@@ -55,7 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nb.owner = &owner;
 	nb.rx = fs_rx;
 	nb.tx_ready = fs_tx_ready;
-	if (nb.ops->open(&nb, ev, "restrict=on", err, sizeof(err)))
+	if (nb.ops->open(&nb, ev, getenv("FUZZ_SLIRP_OPTS") ? getenv("FUZZ_SLIRP_OPTS") : "restrict=on",
+	    err, sizeof(err)))
 		abort();
 	nb.ops->rx_resume(&nb);
 	while (size >= 2) {

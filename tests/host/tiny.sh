@@ -57,8 +57,10 @@ done
 # U1: the guest floods the UART (256 KiB, never looking at LSR) into a pipe
 # whose reader stalls. ringvm must not block or grow: it drops what the
 # bounded ring cannot hold, counts it, and still powers off with status 0.
-# The reader stalls longer than the flood takes (256 Ki port exits: seconds).
-timeout -s KILL 120 "$RINGVM" -k "$K" -m 32M -a rvt=f 2> err < /dev/null | (sleep 12; cat > out)
+# The reader stalls for 30 s, well past the flood (about 12 s of 256 Ki port
+# exits here), then reads at full speed; the guest's final line, written with
+# LSR polling, waits for room meanwhile and must arrive.
+timeout -s KILL 150 "$RINGVM" -k "$K" -m 32M -a rvt=f 2> err < /dev/null | (sleep 30; cat > out)
 st=$?
 xs=$(tr -cd x < out | wc -c)
 why=
