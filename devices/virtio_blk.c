@@ -283,7 +283,6 @@ unsupp:
 void vblk_process(struct vblk *b)
 {
 	struct virtq *vq = virtio_pci_queue(b->vp, 0);
-	bool rechecked = false;
 
 	if (!vq)
 		return;
@@ -295,20 +294,13 @@ void vblk_process(struct vblk *b)
 			b->throttled = true;	/* resumed by the next completion */
 			break;
 		}
-		r = virtq_pop(vq, &b->chain);
+		r = virtq_pop_armed(vq, &b->chain);
 		if (r < 0) {
 			virtio_pci_fail(b->vp, vq->why);
 			break;
 		}
-		if (r == 0) {
-			/* Ask for a kick past what we took, then look once more (lost-kick race). */
-			if (rechecked)
-				break;
-			virtq_kick_enable(vq, true);
-			rechecked = true;
-			continue;
-		}
-		rechecked = false;
+		if (r == 0)
+			break;
 		vblk_request(b, vq, &b->chain);
 		if (!virtio_pci_running(b->vp))
 			break;

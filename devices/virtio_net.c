@@ -235,7 +235,6 @@ static int vnet_tx_one(struct vnet *n, struct virtq_chain *c)
 void vnet_tx(struct vnet *n)
 {
 	struct virtq *vq = virtio_pci_queue(n->vp, VNET_TXQ);
-	bool rechecked = false;
 	unsigned sent = 0;
 
 	if (!vq || n->tx_blocked)
@@ -248,20 +247,13 @@ void vnet_tx(struct vnet *n)
 			ev_idle_start(n->vm->loop->ev, &n->tx_more);
 			break;
 		}
-		r = virtq_pop(vq, &n->tx_chain);
+		r = virtq_pop_armed(vq, &n->tx_chain);
 		if (r < 0) {
 			virtio_pci_fail(n->vp, vq->why);
 			return;
 		}
-		if (r == 0) {
-			/* Ask for a kick past what we took, then look once more (lost-kick race). */
-			if (rechecked)
-				break;
-			virtq_kick_enable(vq, true);
-			rechecked = true;
-			continue;
-		}
-		rechecked = false;
+		if (r == 0)
+			break;
 		r = vnet_tx_one(n, &n->tx_chain);
 		if (r == -EPROTO)
 			return;
@@ -306,22 +298,15 @@ static void vnet_tx_ready(void *owner)
  */
 static int vnet_rx_pop(struct vnet *n, struct virtq *vq, struct virtq_chain *c, bool keep_bad)
 {
-	bool rechecked = false;
-
-	for (unsigned tries = 0; tries <= vq->size; ) {
-		int r = virtq_pop(vq, c);
+	for (unsigned tries = 0; tries <= vq->size; tries++) {
+		int r = virtq_pop_armed(vq, c);
 
 		if (r < 0) {
 			virtio_pci_fail(n->vp, vq->why);
 			return -1;
 		}
-		if (r == 0) {
-			if (rechecked)
-				return 0;
-			virtq_kick_enable(vq, true);
-			rechecked = true;
-			continue;
-		}
+		if (r == 0)
+			return 0;
 		if (c->nread == 0 && c->tok.write_len > 0)
 			return 1;
 		if (keep_bad)
@@ -331,7 +316,6 @@ static int vnet_rx_pop(struct vnet *n, struct virtq *vq, struct virtq_chain *c, 
 		    "returned unused");
 		virtq_push(vq, &c->tok, 0);
 		vnet_irq_later(n, VNET_RXQ);
-		tries++;
 	}
 	return 0;
 }

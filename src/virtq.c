@@ -321,6 +321,16 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *c)
 	return vq->packed ? virtq_pop_packed(vq, c) : virtq_pop_split(vq, c);
 }
 
+int virtq_pop_armed(struct virtq *vq, struct virtq_chain *c)
+{
+	int r = virtq_pop(vq, c);
+
+	if (r != 0)
+		return r;
+	virtq_kick_enable(vq, true);
+	return virtq_pop(vq, c);
+}
+
 void virtq_unpop(struct virtq *vq, const struct virtq_chain *c)
 {
 	if (vq->packed) {

@@ -91,6 +91,14 @@ void virtq_disable(struct virtq *vq);
 int virtq_pop(struct virtq *vq, struct virtq_chain *c);
 
 /*
+ * virtq_pop_armed: virtq_pop, and when the ring is empty, ask the driver for
+ * a kick (virtq_kick_enable) and look once more: buffers added before the
+ * driver saw the request would otherwise wait for a kick that never comes.
+ * Same results as virtq_pop.
+ */
+int virtq_pop_armed(struct virtq *vq, struct virtq_chain *c);
+
+/*
  * virtq_unpop: give back the chain popped last (back-pressure: the device
  * cannot take it now and will pop it again later).
  */
