@@ -178,6 +178,17 @@ static uint64_t serial_read(void *dev, uint64_t off, unsigned size)
 	return v;
 }
 
+/*
+ * serial_drop: a byte the guest wrote without waiting for THRE met a full
+ * console. Count it; say so at once the first time (the total comes at
+ * exit), so whoever reads the console knows output is being lost now.
+ */
+static void serial_drop(struct serial *s)
+{
+	if (s->tx_dropped++ == 0)
+		log_warnx("serial: the console is full; dropping guest output (count at exit)");
+}
+
 static void serial_write(void *dev, uint64_t off, uint64_t val, unsigned size)
 {
 	struct serial *s = dev;
@@ -193,7 +204,7 @@ static void serial_write(void *dev, uint64_t off, uint64_t val, unsigned size)
 		if (s->mcr & MCR_LOOP)
 			serial_rx_push(s, v);
 		else if (s->con && console_put(s->con, &v, 1) == 0)
-			s->tx_dropped++;
+			serial_drop(s);
 		/* The byte left at once; the holding register is empty again if there is room. */
 		s->thri = serial_tx_ready(s);
 		break;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # mkouter.sh: pack the outer VM's initramfs for the nested bed: busybox, the
 # KVM modules, ringvm with its shared libraries, the guest kernel and
-# initramfs, and the bed scripts. With --qemu, also QEMU (for benchmarks).
+# initramfs, the bed scripts, and the host tests with their tiny guests and
+# script(1). With --qemu, also QEMU (for benchmarks).
 # usage: mkouter.sh OUT.cpio.lz4 [--qemu] [EXTRA_FILE...]
 set -eu
 . "$(dirname "$0")/common.sh"
@@ -9,10 +10,12 @@ out=$1
 shift
 qemu=no
 if [ "${1:-}" = --qemu ]; then qemu=yes; shift; fi
-bed_need "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$TOP/ringvm" "$BUILD/netflood"
+bed_need "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$TOP/ringvm" "$BUILD/netflood" \
+    "$TOP/obj/tiny/tiny.bzImage"
 root=$BUILD/outer-root.$$
 rm -rf "$root"
-mkdir -p "$root/bin" "$root/lib/modules" "$root/rv" "$root/bed/cases" "$root/usr/bin"
+mkdir -p "$root/bin" "$root/lib/modules" "$root/rv/tiny" "$root/bed/cases" "$root/bed/host" \
+    "$root/usr/bin"
 cp "$BUSYBOX" "$root/bin/busybox"
 for m in virt/lib/irqbypass.ko drivers/crypto/ccp/ccp.ko arch/x86/kvm/kvm.ko \
     arch/x86/kvm/kvm-amd.ko arch/x86/kvm/kvm-intel.ko drivers/net/tun.ko; do
@@ -24,6 +27,8 @@ cp "$TOP/tests/bed/caselib.sh" "$TOP/tests/bed/run-cases.sh" "$root/bed/"
 cp "$TOP"/tests/bed/cases/*.sh "$root/bed/cases/"
 cp "$TOP/ringvm" "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$BUILD/guest.stamp" "$root/rv/"
 cp "$BUILD/netflood" "$root/bed/"
+cp "$TOP"/tests/host/*.sh "$root/bed/host/"
+cp "$TOP"/obj/tiny/*.bzImage "$root/rv/tiny/"
 for f in "$@"; do cp "$f" "$root/bed/"; done
 
 # copy_bin FILE: a program and the shared libraries it links.
@@ -38,6 +43,8 @@ copy_bin "$TOP/ringvm" /rv/ringvm
 # e2fsck checks what the guest left in a disk image (tests/bed/cases/blk.sh).
 mkdir -p "$root/sbin"
 copy_bin "$(command -v e2fsck || echo /sbin/e2fsck)" /sbin/e2fsck
+# script(1) gives the host tests a terminal (tests/host/tiny.sh).
+copy_bin "$(command -v script || echo /usr/bin/script)" /usr/bin/script
 if [ $qemu = yes ]; then
 	copy_bin "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64
 	# The firmware -M microvm and -M pc load, from QEMU's search path.

@@ -2,12 +2,19 @@
 # run-cases.sh: run bed case groups. Each group is tests/bed/cases/GROUP.sh;
 # each function in it named t_* is one case. Prints one TAP-style line per
 # case ("ok - group/case" or "not ok - group/case: reason", then the output
-# tail) and needs RINGVM, KERNEL, INITRD, STAMP in the environment.
+# tail) and needs RINGVM, KERNEL, INITRD, STAMP in the environment. The group
+# "host" runs the host tests (tests/host/, in HOSTTESTS) with the tiny guests
+# in TINY; they print their own lines.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/caselib.sh"
 WORK=${WORK:-/tmp/rvbed}
 mkdir -p "$WORK"
 for group; do
+	if [ "$group" = host ]; then
+		"${HOSTTESTS:-$here/host}/badinput.sh" "$RINGVM" "${TINY:-/rv/tiny}" "$WORK/badinput"
+		"${HOSTTESTS:-$here/host}/tiny.sh" "$RINGVM" "${TINY:-/rv/tiny}" "$WORK/tiny"
+		continue
+	fi
 	[ -f "$here/cases/$group.sh" ] || { echo "not ok - $group: no such case group"; continue; }
 	. "$here/cases/$group.sh"
 	for t in $(sed -n 's/^\(t_[a-z0-9_]*\)().*/\1/p' "$here/cases/$group.sh"); do

@@ -3,7 +3,9 @@
 # line per case. Picks the mode by itself: "direct" where the CPU flags show
 # vmx or svm (ringvm runs on this host), "nested" elsewhere (ringvm runs in an
 # outer QEMU VM with nested SVM, see BRIEF.md). Groups are split over at most
-# RV_BED_JOBS outer VMs (default 2) that run side by side.
+# RV_BED_JOBS outer VMs (default: one per core, at most 2) that run side by
+# side. The group "host" is the host tests with the tiny guest
+# (tests/host/), for machines whose own /dev/kvm cannot run them.
 # usage: run.sh GROUP...
 set -u
 . "$(dirname "$0")/common.sh"
@@ -15,6 +17,7 @@ if [ "$mode" = direct ]; then
 	[ -w /dev/kvm ] || { echo "not ok - bed: /dev/kvm is not usable"; exit 1; }
 	RINGVM=$TOP/ringvm KERNEL=$BUILD/vmlinuz INITRD=$BUILD/guest.cpio.gz \
 	    STAMP=$(cat "$BUILD/guest.stamp") WORK=$BUILD/work NETFLOOD=$BUILD/netflood \
+	    TINY=$TOP/obj/tiny HOSTTESTS=$TOP/tests/host \
 	    "$TOP/tests/bed/run-cases.sh" "$@"
 	exit 0
 fi
@@ -22,7 +25,8 @@ fi
 bed_need "$KERNEL_SRC" "$(command -v qemu-system-x86_64 || echo qemu-system-x86_64)" "$BUILD/watchdog"
 outer=$BUILD/outer.cpio.lz4
 "$TOP/tests/bed/mkouter.sh" "$outer" || { echo "not ok - bed: cannot build the outer VM"; exit 1; }
-jobs=${RV_BED_JOBS:-2}
+cores=$(nproc 2>/dev/null || echo 1)
+jobs=${RV_BED_JOBS:-$((cores < 2 ? cores : 2))}
 
 # outer_run LOG GROUPS(comma-separated): one outer VM; prints its case lines.
 outer_run() {

@@ -4,14 +4,16 @@
 #   serve   take a lease, serve /etc/rv-stamp over HTTP on TCP port 7777 once
 #   static  set rv.ip= on eth0 (TAP), then fetch rv.url=
 #   late    the driver is not loaded at boot (init skips it): wait for the
-#           host's flood to end, then load it and count what arrives
+#           host's "go" on the console (its flood is over), then load the
+#           driver and count what arrives
 arg() { sed -n "s/.*\\<$1=\\([^ ]*\\).*/\\1/p" /proc/cmdline; }
 op=$(arg rv.net)
 url=$(arg rv.url)
 ip link set lo up
 if [ "$op" = late ]; then
 	echo "RINGVM-NODRIVER"
-	sleep "$(arg rv.wait)"
+	# The host says "go" on the console once its flood is over (at most rv.wait s).
+	read -t "$(arg rv.wait)" go
 	insmod /lib/modules/virtio_net.ko
 	ip link set eth0 up
 	sleep 3
@@ -42,6 +44,12 @@ serve)
 	# request was answered, or 90 s.
 	lease || exit 1
 	httpd -f -v -p 7777 -h /etc 2> /tmp/httpd.log &
+	# Say SERVING only once the socket listens (port 7777 = 0x1E61, state
+	# 0A): before that, a forwarded connection is refused by the guest.
+	for i in $(seq 100); do
+		cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q ':1E61 [0-9A-F:]* 0A ' && break
+		usleep 100000
+	done
 	echo "RINGVM-SERVING"
 	for i in $(seq 90); do
 		grep -q 'response:200' /tmp/httpd.log && break

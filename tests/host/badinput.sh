@@ -38,12 +38,13 @@ head -c 65536 /dev/urandom > random.bin
 head -c 100 /dev/urandom > tiny.bin
 mkdir -p adir
 : > empty
+: > afile
 head -c $((300 * 1024 * 1024)) /dev/zero > big.initrd 2>/dev/null || truncate -s 300M big.initrd
 long=$(head -c 3000 /dev/zero | tr '\0' a)
 
 # H1: missing or unopenable files.
 bad missing_kernel 3 "cannot open kernel 'nope': No such file" -k nope
-bad kernel_not_a_path 3 "cannot open kernel '/etc/passwd/x': Not a directory" -k /etc/passwd/x
+bad kernel_not_a_path 3 "cannot open kernel 'afile/x': Not a directory" -k afile/x
 bad kernel_directory 3 "kernel 'adir' is not a regular file" -k adir
 bad missing_initrd 3 "cannot open initrd 'nope': No such file" -k "$K" -i nope
 bad initrd_directory 3 "initrd 'adir' is not a regular file" -k "$K" -i adir
