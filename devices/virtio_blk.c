@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/virtio_blk.h>
 
@@ -422,6 +423,29 @@ const struct virtio_ops vblk_virtio_ops = {
 	.reset = vblk_reset,
 };
 
+/*
+ * vblk_check: every -d spec parses and names an image disk_open accepts
+ * (opened and closed again: only looked at). Returns 0, RV_EXIT_USAGE or
+ * RV_EXIT_BADFILE with the reason in err.
+ */
+static int vblk_check(const struct rv_config *cfg, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < cfg->nr_disks; i++) {
+		struct vblk_spec spec;
+		struct disk d;
+		char why[300];
+
+		if (vblk_parse_spec(cfg->disk[i], &spec, err, errlen))
+			return RV_EXIT_USAGE;
+		if (disk_open(&d, spec.path, spec.ro, why, sizeof(why))) {
+			snprintf(err, errlen, "disk '%s' %s", spec.path, why);
+			return RV_EXIT_BADFILE;
+		}
+		close(d.fd);
+	}
+	return 0;
+}
+
 static int vblk_create(struct vm *vm, const char *spec_text)
 {
 	struct vblk *b = calloc(1, sizeof(*b));
@@ -484,6 +508,7 @@ static void vblk_teardown(struct vm *vm, void *state)
 
 const struct device_ops vblk_ops = {
 	.name = "virtio-blk",
+	.check = vblk_check,
 	.setup = vblk_setup,
 	.teardown = vblk_teardown,
 	.acpi_dsdt = NULL,	/* found by PCI enumeration */

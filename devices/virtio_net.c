@@ -558,6 +558,28 @@ const struct virtio_ops vnet_virtio_ops = {
 	.reset = vnet_reset,
 };
 
+/*
+ * vnet_check: every -n spec parses, and its backend accepts its options
+ * (backend check: nothing opened, no port bound). Returns 0, or
+ * RV_EXIT_USAGE with the reason in err.
+ */
+static int vnet_check(const struct rv_config *cfg, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < cfg->nr_nets; i++) {
+		struct vnet_spec spec;
+		char why[300];
+
+		if (vnet_parse_spec(cfg->net[i], i, &spec, err, errlen))
+			return RV_EXIT_USAGE;
+		if (spec.backend->check &&
+		    spec.backend->check(spec.backend_opts, why, sizeof(why))) {
+			snprintf(err, errlen, "net '%.64s': %s", cfg->net[i], why);
+			return RV_EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
 static int vnet_create(struct vm *vm, const char *spec_text, unsigned index)
 {
 	struct vnet *n = calloc(1, sizeof(*n));
@@ -637,6 +659,7 @@ static void vnet_teardown(struct vm *vm, void *state)
 
 const struct device_ops vnet_ops = {
 	.name = "virtio-net",
+	.check = vnet_check,
 	.setup = vnet_setup,
 	.teardown = vnet_teardown,
 	.acpi_dsdt = NULL,	/* found by PCI enumeration */

@@ -56,6 +56,12 @@ struct net_backend_ops {
 	int (*open)(struct net_backend *nb, struct ev_loop *ev, const char *opts,
 	    char *err, size_t errlen);
 	/*
+	 * check: parse `opts` as open() would, opening nothing, so that the
+	 * whole command line is judged before the VM exists. Returns 0, or
+	 * -EINVAL with the same one-line reason open() would give.
+	 */
+	int (*check)(const char *opts, char *err, size_t errlen);
+	/*
 	 * send: transmit one frame gathered from `iov` (`len` bytes in all,
 	 * 14 <= len <= NET_FRAME_MAX; with vnet_hdr_len > 0 the frame is
 	 * preceded by that many bytes of virtio_net_hdr). Returns 0 when the

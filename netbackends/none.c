@@ -10,21 +10,27 @@
 #include "netbackend.h"
 
 /*
- * none_open: accept only the empty option string. Returns 0, or -EINVAL with
- * "unknown option '...'" in err.
+ * none_check: accept only the empty option string. Returns 0, or -EINVAL
+ * with "unknown option '...'" in err.
  */
-static int none_open(struct net_backend *nb, struct ev_loop *ev, const char *opts,
-    char *err, size_t errlen)
+static int none_check(const char *opts, char *err, size_t errlen)
 {
-	nb->ev = ev;
-	nb->vnet_hdr_len = 0;
-	nb->priv = NULL;
 	if (opts && opts[0] != '\0') {
 		/* Name the first option only; the rest may be long. */
 		snprintf(err, errlen, "unknown option '%.*s'", (int)strcspn(opts, ","), opts);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* none_open: as none_check; there is nothing to open. */
+static int none_open(struct net_backend *nb, struct ev_loop *ev, const char *opts,
+    char *err, size_t errlen)
+{
+	nb->ev = ev;
+	nb->vnet_hdr_len = 0;
+	nb->priv = NULL;
+	return none_check(opts, err, errlen);
 }
 
 /* none_send: take the frame and count it as dropped. Never -EAGAIN. */
@@ -52,6 +58,7 @@ static void none_close(struct net_backend *nb)
 const struct net_backend_ops net_none_ops = {
 	.name = "none",
 	.open = none_open,
+	.check = none_check,
 	.send = none_send,
 	.rx_resume = none_rx_resume,
 	.set_offload = NULL,

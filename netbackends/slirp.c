@@ -595,6 +595,14 @@ static int user_start_slirp(struct user *u, const struct user_opts *o, char *err
 	return 0;
 }
 
+/* user_check: the options alone; ports are bound by user_open. */
+static int user_check(const char *opts, char *err, size_t errlen)
+{
+	struct user_opts o;
+
+	return user_parse(opts, &o, err, errlen);
+}
+
 /*
  * user_open: parse the options, start slirp and its loop watchers. Returns
  * 0, or -errno with a reason in err (-EINVAL: bad options; -EADDRINUSE and
@@ -734,6 +742,7 @@ static void user_close(struct net_backend *nb)
 const struct net_backend_ops net_user_ops = {
 	.name = "user",
 	.open = user_open,
+	.check = user_check,
 	.send = user_send,
 	.rx_resume = user_rx_resume,
 	.set_offload = NULL,

@@ -314,6 +314,14 @@ static void tap_on_writable(struct ev_loop *ev, ev_io *w, int revents)
 		t->nb->tx_ready(t->nb->owner);
 }
 
+/* tap_check: the options alone; the interface is looked at by tap_open. */
+static int tap_check(const char *opts, char *err, size_t errlen)
+{
+	struct tap_opts o;
+
+	return tap_parse(opts, &o, err, errlen);
+}
+
 /*
  * tap_open: parse the options, attach, allocate the receive buffer. Returns
  * 0, or -errno with a reason in err (-EINVAL: bad options; -ENOENT: no such
@@ -460,6 +468,7 @@ static void tap_close(struct net_backend *nb)
 const struct net_backend_ops net_tap_ops = {
 	.name = "tap",
 	.open = tap_open,
+	.check = tap_check,
 	.send = tap_send,
 	.rx_resume = tap_rx_resume,
 	.set_offload = tap_set_offload,

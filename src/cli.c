@@ -22,6 +22,7 @@ static const struct option cli_long[] = {
 	{ "cpus", required_argument, NULL, 'c' },
 	{ "disk", required_argument, NULL, 'd' },
 	{ "net", required_argument, NULL, 'n' },
+	{ "check", no_argument, NULL, 'C' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -39,6 +40,7 @@ void cli_usage(FILE *out)
 	    "  -c, --cpus N          number of vCPUs (default 1)\n"
 	    "  -d, --disk SPEC       virtio disk: PATH[,ro][,serial=ID][,ring=split|packed][,aio=uring|sync]\n"
 	    "  -n, --net SPEC        virtio network: user|tap|none[,mac=MAC][,ring=split][,...]\n"
+	    "      --check           check the options and files, start nothing\n"
 	    "  -h, --help            show this help\n"
 	    "  -V, --version         show the version\n"
 	    "\n"
@@ -155,6 +157,9 @@ enum cli_result cli_parse(int argc, char **argv, struct rv_config *cfg,
 			if (cfg->nr_nets == RV_MAX_NETS)
 				return cli_err(err, errlen, "more than %d network devices", RV_MAX_NETS);
 			cfg->net[cfg->nr_nets++] = optarg;
+			break;
+		case 'C':
+			cfg->check_only = true;
 			break;
 		case 'h':
 			cli_usage(out);

@@ -9,11 +9,22 @@
 #ifndef RINGVM_DEVICE_H
 #define RINGVM_DEVICE_H
 
+#include <stddef.h>
+
 struct vm;
 struct aml;
+struct rv_config;
 
 struct device_ops {
 	const char *name;
+	/*
+	 * check: optional: judge this device's part of the configuration
+	 * (its option specs, the files they name) before anything is opened
+	 * for the VM, opening files only to look at them. Returns 0, or the
+	 * exit status to leave with (RV_EXIT_USAGE for the command line,
+	 * RV_EXIT_BADFILE for a file) and a one-line reason in err.
+	 */
+	int (*check)(const struct rv_config *cfg, char *err, size_t errlen);
 	/*
 	 * setup: create this device's instances for `vm` as its configuration
 	 * asks (none is fine), claim their bus ranges and register each with
@@ -43,6 +54,12 @@ extern const struct device_ops vnet_ops;
 
 /* The device table, NULL-terminated, in setup order (src/devices.c). */
 extern const struct device_ops *const rv_devices[];
+
+/*
+ * devices_check: run every check hook; on the first failure print its
+ * reason and exit with its status. Needs no VM: the CLI's last step.
+ */
+void devices_check(const struct rv_config *cfg);
 
 /* devices_setup: run every setup hook. Dies naming the device on failure. */
 void devices_setup(struct vm *vm);

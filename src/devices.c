@@ -1,4 +1,8 @@
-/* devices.c: the device table, in setup order (which is also their DSDT order). */
+/*
+ * devices.c: the device table, in setup order (which is also their DSDT
+ * order), and the loops over it: check the configuration before the VM
+ * exists, set every device up, tear every instance down.
+ */
 #include <stddef.h>
 #include <string.h>
 
@@ -14,6 +18,18 @@ const struct device_ops *const rv_devices[] = {
 	&vnet_ops,
 	NULL,
 };
+
+void devices_check(const struct rv_config *cfg)
+{
+	char err[512];
+
+	for (const struct device_ops *const *d = rv_devices; *d; d++) {
+		int st = (*d)->check ? (*d)->check(cfg, err, sizeof(err)) : 0;
+
+		if (st)
+			diex(st, "%s", err);
+	}
+}
 
 void devices_setup(struct vm *vm)
 {

@@ -53,12 +53,17 @@ int main(int argc, char **argv)
 	}
 	main_check_host_memory(&cfg);
 
-	/* Before any thread exists, so every thread inherits the mask. */
-	loop_block_signals();
-
+	/* Every file and device spec is judged before KVM is touched. */
 	memset(&vm, 0, sizeof(vm));
 	vm.kvm_fd = vm.vm_fd = -1;
 	arch_boot_check(&vm, &cfg);
+	devices_check(&cfg);
+	if (cfg.check_only)
+		return 0;
+
+	/* Before any thread exists, so every thread inherits the mask. */
+	loop_block_signals();
+
 	vm_create(&vm, &cfg);
 	loop_init(&vm, &loop);
 	console_init(&console, &vm, STDIN_FILENO, STDOUT_FILENO);

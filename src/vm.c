@@ -10,6 +10,7 @@
 
 #include "arch.h"
 #include "device.h"
+#include "kvmdev.h"
 #include "log.h"
 #include "loop.h"
 #include "vm.h"
@@ -17,8 +18,10 @@
 /* vm_need_cap: die unless KVM offers `cap`, naming it. */
 static void vm_need_cap(struct vm *vm, int cap, const char *name)
 {
+	/* Every capability ringvm needs is in Linux 2.6.32 (2009) and later. */
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, cap) <= 0)
-		diex(RV_EXIT_FAILURE, "KVM: capability %s is missing", name);
+		diex(RV_EXIT_FAILURE, "KVM: capability %s is missing (every Linux since 2.6.32 "
+		    "has it: this KVM is incomplete or emulated)", name);
 }
 
 void vm_create(struct vm *vm, const struct rv_config *cfg)
@@ -28,12 +31,14 @@ void vm_create(struct vm *vm, const struct rv_config *cfg)
 	int r;
 
 	vm->cfg = cfg;
-	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (vm->kvm_fd < 0)
-		die(RV_EXIT_FAILURE, "cannot open /dev/kvm");
+	vm->kvm_fd = kvmdev_open();
 	r = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (r < 0)
+		die(RV_EXIT_FAILURE, "%s is not a KVM device: ioctl (GET_API_VERSION) failed",
+		    kvmdev_path());
 	if (r != KVM_API_VERSION)
-		diex(RV_EXIT_FAILURE, "KVM: API version %d, ringvm needs %d", r, KVM_API_VERSION);
+		diex(RV_EXIT_FAILURE, "KVM: API version %d, ringvm needs %d (every Linux since "
+		    "2.6.22 has it)", r, KVM_API_VERSION);
 	vm_need_cap(vm, KVM_CAP_USER_MEMORY, "USER_MEMORY");
 	vm_need_cap(vm, KVM_CAP_IRQCHIP, "IRQCHIP");
 	vm_need_cap(vm, KVM_CAP_PIT2, "PIT2");

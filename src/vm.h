@@ -52,7 +52,7 @@ struct vm {
 };
 
 /*
- * vm_create: open /dev/kvm, check the API, create the VM, map guest memory
+ * vm_create: open the KVM device (kvmdev_open), check the API, create the VM, map guest memory
  * and register it with KVM, create the architecture's interrupt controllers.
  * Dies (status 1, or 2 for a vCPU count KVM refuses) on any failure: this is
  * setup.

@@ -23,8 +23,9 @@ else
 	echo "ok - man page lint"
 fi
 
-# Options as "-x, --long" pairs, from each source.
-pairs='s/.*\(-[A-Za-z]\), \(--[a-z][a-z-]*\).*/\1 \2/p'
+# Options as "-x, --long" pairs, and long-only options as "- --long" (a
+# line that starts with one), from each source.
+pairs='s/.*\(-[A-Za-z]\), \(--[a-z][a-z-]*\).*/\1 \2/p; s/^ *\(--[a-z][a-z-]*\)\( .*\)*$/- \1/p'
 "$RINGVM" --help | sed -n "$pairs" | sort -u > "$W/help"
 mandoc -Tascii "$MAN" 2>/dev/null | col -b | sed -n "$pairs" | sort -u > "$W/man"
 if [ ! -s "$W/help" ]; then

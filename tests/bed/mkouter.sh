@@ -43,8 +43,10 @@ copy_bin "$TOP/ringvm" /rv/ringvm
 # e2fsck checks what the guest left in a disk image (tests/bed/cases/blk.sh).
 mkdir -p "$root/sbin"
 copy_bin "$(command -v e2fsck || echo /sbin/e2fsck)" /sbin/e2fsck
-# script(1) gives the host tests a terminal (tests/host/tiny.sh).
+# script(1) gives the host tests a terminal (tests/host/tiny.sh); setpriv(1)
+# runs ringvm as another user (tests/host/badinput.sh).
 copy_bin "$(command -v script || echo /usr/bin/script)" /usr/bin/script
+copy_bin "$(command -v setpriv || echo /usr/bin/setpriv)" /usr/bin/setpriv
 if [ $qemu = yes ]; then
 	copy_bin "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64
 	# The firmware -M microvm and -M pc load, from QEMU's search path.

@@ -117,3 +117,55 @@ EOS
 fi
 bad disk_readonly_file 3 "disk 'ro.img' is read-only \\((Read-only file system|Permission denied)\\); add ,ro" -k "$K" -d ro.img
 RINGVM=${RINGVM_REAL:-$RINGVM}
+
+# First contact (issue 12): every -d and -n spec, sub-options included, is
+# judged before the KVM device is opened, so these fail the same way on a
+# machine with no KVM at all (RINGVM_KVM_DEVICE points nowhere for them).
+export RINGVM_KVM_DEVICE=$W/no-such-kvm
+bad net_bad_hostfwd_port 2 "net 'user,hostfwd=tcp::99999-:22': hostfwd 'tcp::99999-:22': host port '99999' is out of range" \
+    -k "$K" -n user,hostfwd=tcp::99999-:22
+bad net_bad_user_option 2 "net 'user,restrict=maybe': restrict 'maybe': expected on or off" -k "$K" -n user,restrict=maybe
+bad net_bad_tap_option 2 "net 'tap,bogus=1': unknown option 'bogus'" -k "$K" -n tap,bogus=1
+bad net_none_option 2 "net 'none,x=1': unknown option 'x=1'" -k "$K" -n none,x=1
+bad net_bad_mac 2 "mac 'zz' is not a unicast address" -k "$K" -n user,mac=zz
+bad net_bad_backend 2 "unknown backend 'vde'" -k "$K" -n vde
+bad check_bad_disk 3 "disk 'nope' cannot be opened: No such file or directory" --check -k "$K" -d nope
+
+# --check: a good command line exits 0 and prints nothing, opening no KVM.
+timeout -s KILL 20 "$RINGVM" --check -k "$K" -d ok.img -d ok.img,ro -n user,hostfwd=tcp::2222-:22 \
+    -n tap,ifname=rv-none -n none > out 2> err < /dev/null
+st=$?
+why=
+[ "$st" = 0 ] || why="status $st, expected 0"
+[ -z "$why" ] && { [ -s out ] || [ -s err ]; } && why="printed '$(head -c 200 out err)'"
+if [ -z "$why" ]; then echo "ok - badinput/check_good_exits_0"; else
+	echo "not ok - badinput/check_good_exits_0: $why"; sed 's/^/#   /' err | head -n 5; fi
+
+# KVM errors that say what to do: no device, not a KVM device, and a device
+# this user may not open (as nobody, when root can switch to it).
+bad kvm_missing 1 "cannot open $W/no-such-kvm: No such file or directory: KVM is not available here: load the kvm_intel or kvm_amd module.*nested virtualization" \
+    -k "$K"
+: > fake-kvm
+chmod 600 fake-kvm
+export RINGVM_KVM_DEVICE=$W/fake-kvm
+bad kvm_not_a_kvm 1 "$W/fake-kvm is not a KVM device: ioctl \\(GET_API_VERSION\\) failed" -k "$K"
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+	cp "$K" k.bzImage
+	chmod 644 k.bzImage
+	chmod 755 "$W"
+	RINGVM_REAL=$RINGVM
+	cat > nobody-wrap.sh <<EOS
+#!/bin/sh
+exec setpriv --reuid=65534 --regid=65534 --clear-groups "$RINGVM_REAL" "\$@"
+EOS
+	chmod 755 nobody-wrap.sh
+	RINGVM=$W/nobody-wrap.sh
+	bad kvm_permission_denied 1 "cannot open $W/fake-kvm: Permission denied: this user may not use KVM: add it to the kvm group .*log in again" \
+	    -k k.bzImage
+	RINGVM=$RINGVM_REAL
+elif [ "$(id -u)" != 0 ]; then
+	bad kvm_permission_denied 1 "cannot open $W/fake-kvm: Permission denied: this user may not use KVM" -k "$K"
+else
+	echo "not ok - badinput/kvm_permission_denied: setpriv(1) is missing: install util-linux"
+fi
+unset RINGVM_KVM_DEVICE

@@ -18,8 +18,10 @@
 
 #include "cli.h"
 #include "device.h"
+#include "kvmdev.h"
 #include "log.h"
 #include "virtio_blk.h"
+#include "virtio_net.h"
 #include "vm.h"
 #include "unit.h"
 
@@ -451,6 +453,128 @@ static void disk_setup(void *arg)
 	_exit(98);	/* a good disk would go on to need the loop; not reached here */
 }
 
+/*
+ * spec_check: what devices_check does for one -d or -n spec (arg: "d:SPEC"
+ * or "n:SPEC"): the device's check hook alone, with no VM, no loop and no
+ * KVM; exit 0 when it passes.
+ */
+static void spec_check(void *arg)
+{
+	const char *a = arg;
+	static struct rv_config dc;
+	char e[512];
+	int st;
+
+	memset(&dc, 0, sizeof(dc));
+	if (a[0] == 'd') {
+		dc.disk[dc.nr_disks++] = a + 2;
+		st = vblk_ops.check(&dc, e, sizeof(e));
+	} else {
+		dc.net[dc.nr_nets++] = a + 2;
+		st = vnet_ops.check(&dc, e, sizeof(e));
+	}
+	if (st)
+		diex(st, "%s", e);
+	exit(0);
+}
+
+/* check_says: spec_check(arg) exits with `code` and, unless 0, exactly `msg`. */
+static int check_says(const char *arg, int code, const char *msg)
+{
+	struct child c;
+
+	run_child(spec_check, (void *)arg, &c);
+	if (code == 0) {
+		if (WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0 && c.err[0] == '\0')
+			return 1;
+		printf("# '%s': status %d, stderr '%s'\n", arg, c.status, c.err);
+		return 0;
+	}
+	return exited_with(&c, code, msg);
+}
+
+/*
+ * test_spec_checks: every -d and -n spec error is found by the devices'
+ * check hooks, which main runs before the KVM device is opened (issue 12):
+ * the same one line and status as at device creation, with no KVM at all.
+ */
+static void test_spec_checks(void)
+{
+	char dir[] = "/tmp/ringvm-chk-XXXXXX", arg[300], msg[600];
+	int fd;
+
+	UNIT_OK(&u, check_says("n:user,hostfwd=tcp::99999-:22", RV_EXIT_USAGE,
+	    "net 'user,hostfwd=tcp::99999-:22': hostfwd 'tcp::99999-:22': host port '99999' "
+	    "is out of range (1-65535)"), "check: -n user with a bad hostfwd port: exit 2");
+	UNIT_OK(&u, check_says("n:user,net=10.0.2.0/28", RV_EXIT_USAGE,
+	    "net 'user,net=10.0.2.0/28': net '10.0.2.0/28': prefix length '28' is not a number "
+	    "from 1 to 27"),
+	    "check: -n user with a bad net: exit 2");
+	UNIT_OK(&u, check_says("n:user,restrict=maybe", RV_EXIT_USAGE,
+	    "net 'user,restrict=maybe': restrict 'maybe': expected on or off"),
+	    "check: -n user with a bad restrict: exit 2");
+	UNIT_OK(&u, check_says("n:tap,bogus=1", RV_EXIT_USAGE,
+	    "net 'tap,bogus=1': unknown option 'bogus'"), "check: -n tap with an unknown option");
+	UNIT_OK(&u, check_says("n:tap,vnet_hdr=maybe", RV_EXIT_USAGE,
+	    "net 'tap,vnet_hdr=maybe': vnet_hdr 'maybe': expected on or off"),
+	    "check: -n tap with a bad vnet_hdr");
+	UNIT_OK(&u, check_says("n:none,foo", RV_EXIT_USAGE, "net 'none,foo': unknown option 'foo'"),
+	    "check: -n none with an option");
+	UNIT_OK(&u, check_says("n:bogus", RV_EXIT_USAGE,
+	    "net 'bogus': unknown backend 'bogus' (use user, tap or none)"),
+	    "check: -n with an unknown backend");
+	UNIT_OK(&u, check_says("n:user,mac=01:00:00:00:00:01", RV_EXIT_USAGE,
+	    "net 'user,mac=01:00:00:00:00:01': mac '01:00:00:00:00:01' is not a unicast address "
+	    "like 52:54:00:12:34:56"), "check: -n with a multicast MAC");
+	UNIT_OK(&u, check_says("n:user,hostfwd=tcp::2222-:22,restrict=on", 0, NULL),
+	    "check: a good -n user spec passes, and binds nothing");
+	UNIT_OK(&u, check_says("n:user,hostfwd=tcp::2222-:22,restrict=on", 0, NULL),
+	    "check: twice: the port was never bound");
+	UNIT_OK(&u, check_says("n:tap,ifname=rv-no-such-tap", 0, NULL),
+	    "check: -n tap does not look for the interface (open does)");
+	UNIT_OK(&u, check_says("d:x.img,aio=posix", RV_EXIT_USAGE,
+	    "disk 'x.img,aio=posix': unknown option 'aio=posix'"), "check: -d with a bad aio");
+	if (!mkdtemp(dir)) {
+		UNIT_OK(&u, 0, "temp dir");
+		return;
+	}
+	snprintf(arg, sizeof(arg), "d:%s/nope.img", dir);
+	snprintf(msg, sizeof(msg), "disk '%s/nope.img' cannot be opened: No such file or directory",
+	    dir);
+	UNIT_OK(&u, check_says(arg, RV_EXIT_BADFILE, msg), "check: a missing disk: exit 3");
+	snprintf(arg, sizeof(arg), "d:%s/ok.img,ro", dir);
+	snprintf(msg, sizeof(msg), "%s/ok.img", dir);
+	fd = open(msg, O_CREAT | O_WRONLY, 0644);
+	if (fd >= 0 && ftruncate(fd, 4096) == 0)
+		UNIT_OK(&u, check_says(arg, 0, NULL), "check: a good disk passes");
+	if (fd >= 0)
+		close(fd);
+	unlink(msg);
+	rmdir(dir);
+}
+
+/*
+ * test_kvm_hints: the KVM device path and what a user is told to do when it
+ * cannot be opened (the messages of man/ringvm.1 DIAGNOSTICS).
+ */
+static void test_kvm_hints(void)
+{
+	unsetenv("RINGVM_KVM_DEVICE");
+	UNIT_OK(&u, !strcmp(kvmdev_path(), "/dev/kvm"), "the KVM device is /dev/kvm by default");
+	setenv("RINGVM_KVM_DEVICE", "", 1);
+	UNIT_OK(&u, !strcmp(kvmdev_path(), "/dev/kvm"), "an empty RINGVM_KVM_DEVICE is ignored");
+	setenv("RINGVM_KVM_DEVICE", "/tmp/fake-kvm", 1);
+	UNIT_OK(&u, !strcmp(kvmdev_path(), "/tmp/fake-kvm"), "RINGVM_KVM_DEVICE names another");
+	unsetenv("RINGVM_KVM_DEVICE");
+	UNIT_OK(&u, kvmdev_hint(ENOENT) && strstr(kvmdev_hint(ENOENT), "kvm_intel or kvm_amd") &&
+	    strstr(kvmdev_hint(ENOENT), "nested virtualization"),
+	    "no KVM device: load kvm_intel/kvm_amd or enable nested virtualization");
+	UNIT_OK(&u, kvmdev_hint(EACCES) && strstr(kvmdev_hint(EACCES), "kvm group") &&
+	    strstr(kvmdev_hint(EACCES), "log in again"),
+	    "permission denied: join the kvm group, log in again");
+	UNIT_OK(&u, kvmdev_hint(EIO) == NULL, "other errors: the errno text alone");
+}
+
 static void test_disk_files(void)
 {
 	char dir[] = "/tmp/ringvm-cli-XXXXXX", path[256], spec[300], msg[600];
@@ -524,5 +648,7 @@ int main(void)
 	test_disk_specs();
 	test_exit_lines();
 	test_disk_files();
+	test_spec_checks();
+	test_kvm_hints();
 	return unit_done(&u);
 }

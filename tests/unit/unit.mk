@@ -12,10 +12,14 @@ obj/tests/test_gmem: obj/tests/unit/test_gmem.o obj/src/gmem.o \
 UNIT_BIN += obj/tests/test_bus
 obj/tests/test_bus: obj/tests/unit/test_bus.o obj/src/bus.o $(UNIT_COMMON)
 
-# -d specs are parsed by the virtio-blk device, which brings the virtio core.
+# -d and -n specs are checked by the virtio-blk and virtio-net devices, which
+# bring the virtio core and the network backends; kvmdev.o holds the KVM
+# device's path and hints (src/vm.c is not linked: it needs KVM).
 UNIT_BIN += obj/tests/test_cli
 obj/tests/test_cli: obj/tests/unit/test_cli.o obj/src/cli.o \
-	obj/devices/virtio_blk.o obj/src/disk.o obj/src/virtio_pci.o obj/src/virtq.o \
+	obj/devices/virtio_blk.o obj/devices/virtio_net.o obj/netbackends/tap.o \
+	obj/netbackends/slirp.o obj/netbackends/slirp_opts.o obj/netbackends/none.o \
+	obj/src/kvmdev.o obj/src/disk.o obj/src/virtio_pci.o obj/src/virtq.o \
 	obj/src/pci.o obj/src/msix.o obj/src/irq.o obj/src/gmem.o obj/src/bus.o \
 	obj/src/arch/x86/aml.o $(UNIT_STUB_VM) $(UNIT_COMMON)
 
