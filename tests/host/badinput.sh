@@ -149,14 +149,19 @@ bad kvm_missing 1 "cannot open $W/no-such-kvm: No such file or directory: KVM is
 chmod 600 fake-kvm
 export RINGVM_KVM_DEVICE=$W/fake-kvm
 bad kvm_not_a_kvm 1 "$W/fake-kvm is not a KVM device: ioctl \\(GET_API_VERSION\\) failed" -k "$K"
-if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+# util-linux's setpriv (busybox's has no --reuid and may come first in PATH).
+SETPRIV=
+for s in /usr/bin/setpriv $(command -v setpriv); do
+	"$s" --reuid=0 --regid=0 --clear-groups true 2> /dev/null && { SETPRIV=$s; break; }
+done
+if [ "$(id -u)" = 0 ] && [ -n "$SETPRIV" ]; then
 	cp "$K" k.bzImage
 	chmod 644 k.bzImage
 	chmod 755 "$W"
 	RINGVM_REAL=$RINGVM
 	cat > nobody-wrap.sh <<EOS
 #!/bin/sh
-exec setpriv --reuid=65534 --regid=65534 --clear-groups "$RINGVM_REAL" "\$@"
+exec $SETPRIV --reuid=65534 --regid=65534 --clear-groups "$RINGVM_REAL" "\$@"
 EOS
 	chmod 755 nobody-wrap.sh
 	RINGVM=$W/nobody-wrap.sh
