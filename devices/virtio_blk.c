@@ -498,10 +498,17 @@ static int vblk_setup(struct vm *vm)
 static void vblk_teardown(struct vm *vm, void *state)
 {
 	struct vblk *b = state;
+	int r;
 
-	(void)vm;
 	/* Reaps in-flight I/O before guest memory goes, then fdatasync (B7). */
-	disk_close(&b->disk);
+	r = disk_close(&b->disk);
+	if (r) {
+		/* Rule 10: a broken durability promise never exits 0. */
+		errno = -r;
+		log_warn("disk '%s': the final flush failed; what the guest wrote may be lost",
+		    b->spec.path);
+		vm->exit_status = RV_EXIT_FAILURE;
+	}
 	virtio_pci_destroy(b->vp);
 	free(b);
 }

@@ -15,6 +15,7 @@
 #include <linux/falloc.h>
 
 #include "disk.h"
+#include "log.h"
 
 int disk_open(struct disk *d, const char *path, bool ro, char *err, size_t errlen)
 {
@@ -101,6 +102,8 @@ static void disk_on_complete(struct ev_loop *ev, ev_io *w, int revents)
 	d->drained(d->owner);
 }
 
+static void disk_on_retry(struct ev_loop *ev, ev_timer *w, int revents);
+
 int disk_start(struct disk *d, struct ev_loop *ev, enum disk_engine engine, unsigned depth,
     disk_done_fn *done, disk_drained_fn *drained, void *owner)
 {
@@ -129,6 +132,8 @@ int disk_start(struct disk *d, struct ev_loop *ev, enum disk_engine engine, unsi
 	}
 	ev_io_init(&d->watcher, disk_on_complete, d->efd, EV_READ);
 	d->watcher.data = d;
+	ev_timer_init(&d->retry, disk_on_retry, 0., 0.);
+	d->retry.data = d;
 	ev_io_start(ev, &d->watcher);
 	return 0;
 }
@@ -254,24 +259,76 @@ int disk_zero(struct disk *d, uint64_t tag, uint64_t off, uint64_t len, bool unm
 	return disk_fallocate(d, tag, mode | FALLOC_FL_KEEP_SIZE, off, len);
 }
 
-void disk_submit(struct disk *d)
+/* disk_on_retry: the backoff ran out: try the refused submission again. */
+static void disk_on_retry(struct ev_loop *ev, ev_timer *w, int revents)
 {
-	if (d->engine == DISK_URING && d->queued) {
-		io_uring_submit(&d->ring);
-		d->queued = 0;
-	}
+	struct disk *d = w->data;
+
+	(void)ev;
+	(void)revents;
+	disk_submit(d);
 }
 
-void disk_close(struct disk *d)
+void disk_submit(struct disk *d)
 {
-	if (d->ev && d->efd >= 0)
+	int r;
+
+	if (d->engine != DISK_URING || !d->queued)
+		return;
+	r = io_uring_submit(&d->ring);
+	if (r >= (int)d->queued) {
+		d->queued = 0;
+		d->retry_ms = 0;
+		return;
+	}
+	/*
+	 * Refused or partly taken: what was not consumed stays in the
+	 * submission ring and goes with the next submit. Retry on a timer,
+	 * never in a loop.
+	 */
+	if (r > 0)
+		d->queued -= (unsigned)r;
+	if (r < 0 && d->submit_failures++ == 0) {
+		errno = -r;
+		log_warn("disk: io_uring_submit failed; retrying every %d ms at most",
+		    DISK_RETRY_MAX_MS);
+	}
+	d->retry_ms = d->retry_ms ? d->retry_ms * 2 : DISK_RETRY_MIN_MS;
+	if (d->retry_ms > DISK_RETRY_MAX_MS)
+		d->retry_ms = DISK_RETRY_MAX_MS;
+	ev_timer_stop(d->ev, &d->retry);
+	ev_timer_set(&d->retry, d->retry_ms / 1000.0, 0.);
+	ev_timer_start(d->ev, &d->retry);
+}
+
+int disk_close(struct disk *d)
+{
+	int r = 0;
+
+	if (d->ev && d->efd >= 0) {
 		ev_io_stop(d->ev, &d->watcher);
+		ev_timer_stop(d->ev, &d->retry);
+	}
 	if (d->ring_ready) {
-		/* Reap everything in flight: the kernel may still write guest memory. */
 		struct io_uring_cqe *cqe;
 
-		io_uring_submit(&d->ring);
-		while (d->inflight > d->sync_n && io_uring_wait_cqe(&d->ring, &cqe) == 0) {
+		/* What is still queued goes now; a refusal is retried for a second at most. */
+		for (int tries = 0; d->queued && tries < 100; tries++) {
+			int n = io_uring_submit(&d->ring);
+
+			if (n >= (int)d->queued) {
+				d->queued = 0;
+				break;
+			}
+			if (n > 0)
+				d->queued -= (unsigned)n;
+			usleep(10000);
+		}
+		/*
+		 * Reap everything the kernel took: it may still write guest
+		 * memory. What it never took will never complete.
+		 */
+		while (d->inflight > d->sync_n + d->queued && io_uring_wait_cqe(&d->ring, &cqe) == 0) {
 			io_uring_cqe_seen(&d->ring, cqe);
 			d->inflight--;
 		}
@@ -280,11 +337,14 @@ void disk_close(struct disk *d)
 	}
 	if (d->fd >= 0) {
 		/* The durability promise holds at exit too: what the guest wrote is on disk. */
-		if (!d->ro)
-			fdatasync(d->fd);
-		close(d->fd);
+		if (!d->ro && fdatasync(d->fd) < 0)
+			r = -errno;
+		/* close reports write-back errors some file systems (NFS) hold until then. */
+		if (close(d->fd) < 0 && !r)
+			r = -errno;
 	}
 	if (d->efd >= 0)
 		close(d->efd);
 	d->fd = d->efd = -1;
+	return r;
 }

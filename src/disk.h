@@ -17,6 +17,8 @@
 #include <sys/uio.h>
 
 #define DISK_MAX_DEPTH 128	/* requests in flight per disk, at most */
+#define DISK_RETRY_MIN_MS 1	/* a refused submission is retried after this, */
+#define DISK_RETRY_MAX_MS 100	/* doubling up to this */
 
 enum disk_engine { DISK_URING, DISK_SYNC };
 
@@ -37,6 +39,9 @@ struct disk {
 	struct io_uring ring;
 	bool ring_ready;
 	unsigned queued;		/* SQEs prepared, not yet submitted */
+	ev_timer retry;			/* resubmits what the kernel refused */
+	unsigned retry_ms;		/* its current backoff, 0 when idle */
+	unsigned long submit_failures;	/* io_uring_submit errors, logged once */
 	unsigned inflight;		/* queued or running, not yet delivered */
 	disk_done_fn *done;
 	disk_drained_fn *drained;
@@ -74,10 +79,20 @@ int disk_flush(struct disk *d, uint64_t tag);
 int disk_discard(struct disk *d, uint64_t tag, uint64_t off, uint64_t len);
 int disk_zero(struct disk *d, uint64_t tag, uint64_t off, uint64_t len, bool unmap);
 
-/* disk_submit: start every queued request. */
+/*
+ * disk_submit: start every queued request. When the kernel refuses (memory
+ * pressure, a full completion queue), the requests stay queued and a timer
+ * retries with a backoff from DISK_RETRY_MIN_MS to DISK_RETRY_MAX_MS, so
+ * the queue never hangs and the loop never spins; the first failure is
+ * logged.
+ */
 void disk_submit(struct disk *d);
 
-/* disk_close: wait for what is in flight, fdatasync (the durability promise), close. */
-void disk_close(struct disk *d);
+/*
+ * disk_close: wait for what is in flight, fdatasync (the durability
+ * promise), close. Returns 0, or -errno when the final fdatasync or close
+ * failed: what the guest wrote may not be on the disk.
+ */
+int disk_close(struct disk *d);
 
 #endif

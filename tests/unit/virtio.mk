@@ -15,3 +15,8 @@ obj/tests/test_virtq_ev: obj/tests/unit/test_virtq_ev.o obj/tests/unit/vfake.o o
 	obj/src/gmem.o obj/src/log.o
 obj/tests/test_vpci: obj/tests/unit/test_vpci.o $(VIRTIO_TEST_OBJ)
 obj/tests/test_vblk: obj/tests/unit/test_vblk.o $(VIRTIO_TEST_OBJ)
+
+# test_disk: the disk engine's host-failure paths, injected with --wrap.
+UNIT_BIN += obj/tests/test_disk
+obj/tests/test_disk: LDFLAGS += -Wl,--wrap=io_uring_submit,--wrap=fdatasync,--wrap=close
+obj/tests/test_disk: obj/tests/unit/test_disk.o $(VIRTIO_TEST_OBJ)
