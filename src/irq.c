@@ -2,9 +2,12 @@
  * irq.c: KVM GSI routing, irqfds for MSI, and shared level-triggered lines.
  *
  * KVM_SET_GSI_ROUTING replaces the whole table, so the table is rebuilt from
- * this state each time a route changes: the 24 I/O APIC pins (and the PIC
- * for the ISA ones), then every valid MSI route. Routes change only when
- * the guest programs or masks an MSI-X vector, never per interrupt.
+ * this state each time routes change: the 24 I/O APIC pins (and the PIC for
+ * the ISA ones), then every valid MSI route. Routes change only when the
+ * guest programs or masks MSI-X vectors, never per interrupt, and changes
+ * to several vectors at once (an MSI-X enable or function mask) are staged
+ * and pushed as one table. The state records what KVM last accepted, so a
+ * refused table leaves the previous routing in force on both sides.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,16 +22,13 @@
 #include "log.h"
 #include "vm.h"
 
-static int irq_commit(struct vm *vm)
+/* irq_push: build the table from msi[] and hand it to KVM. Returns 0 or -errno. */
+static int irq_push(struct vm *vm)
 {
 	struct irq *irq = &vm->irq;
-	unsigned n = 0, max = IRQ_IRQCHIP_GSIS + 16 + irq->nr_msi;
-	struct kvm_irq_routing *t;
-	int r = 0;
+	struct kvm_irq_routing *t = irq->table;
+	unsigned n = 0;
 
-	t = calloc(1, sizeof(*t) + max * sizeof(t->entries[0]));
-	if (!t)
-		return -ENOMEM;
 	/* KVM's own default: GSI n is I/O APIC pin n, and PIC pin n for the ISA 16. */
 	for (unsigned gsi = 0; gsi < IRQ_IRQCHIP_GSIS; gsi++) {
 		t->entries[n++] = (struct kvm_irq_routing_entry){
@@ -59,18 +59,29 @@ static int irq_commit(struct vm *vm)
 		};
 	}
 	t->nr = n;
+	t->flags = 0;
 	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, t) < 0)
-		r = -errno;
-	free(t);
-	return r;
+		return -errno;
+	return 0;
 }
 
 void irq_init(struct vm *vm)
 {
+	struct irq *irq = &vm->irq;
 	int r;
 
-	memset(&vm->irq, 0, sizeof(vm->irq));
-	r = irq_commit(vm);
+	memset(irq, 0, sizeof(*irq));
+	/* Unused routes hold the always-invalid GSI and no fd (rule 9). */
+	for (unsigned i = 0; i < IRQ_MAX_MSI; i++) {
+		irq->msi[i].gsi = IRQ_NONE_GSI;
+		irq->msi[i].fd = -1;
+	}
+	memcpy(irq->committed, irq->msi, sizeof(irq->msi));
+	irq->table = calloc(1, sizeof(struct kvm_irq_routing) +
+	    IRQ_MAX_ROUTES * sizeof(struct kvm_irq_routing_entry));
+	if (!irq->table)
+		die(RV_EXIT_FAILURE, "cannot allocate the interrupt routing table");
+	r = irq_push(vm);
 	if (r) {
 		errno = -r;
 		die(RV_EXIT_FAILURE, "KVM: ioctl (SET_GSI_ROUTING) failed");
@@ -79,10 +90,15 @@ void irq_init(struct vm *vm)
 
 void irq_fini(struct vm *vm)
 {
-	for (unsigned i = 0; i < vm->irq.nr_msi; i++)
+	for (unsigned i = 0; i < vm->irq.nr_msi; i++) {
 		if (vm->irq.msi[i].fd >= 0)
 			close(vm->irq.msi[i].fd);
+		vm->irq.msi[i].fd = -1;
+		vm->irq.msi[i].gsi = IRQ_NONE_GSI;
+	}
 	vm->irq.nr_msi = 0;
+	free(vm->irq.table);
+	vm->irq.table = NULL;
 }
 
 int irq_msi_alloc(struct vm *vm)
@@ -94,11 +110,12 @@ int irq_msi_alloc(struct vm *vm)
 	if (irq->nr_msi == IRQ_MAX_MSI)
 		return -ENOSPC;
 	m = &irq->msi[irq->nr_msi];
-	m->gsi = IRQ_MSI_GSI_BASE + irq->nr_msi;
 	m->valid = false;
 	m->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (m->fd < 0)
 		return -errno;
+	/* The GSI is named only once the route exists; until then it is IRQ_NONE_GSI. */
+	m->gsi = IRQ_MSI_GSI_BASE + irq->nr_msi;
 	/* The irqfd is bound once; routing decides where, or whether, it goes. */
 	memset(&f, 0, sizeof(f));
 	f.fd = (uint32_t)m->fd;
@@ -107,12 +124,15 @@ int irq_msi_alloc(struct vm *vm)
 		int e = errno;
 
 		close(m->fd);
+		m->fd = -1;
+		m->gsi = IRQ_NONE_GSI;
 		return -e;
 	}
+	irq->committed[irq->nr_msi] = *m;
 	return (int)irq->nr_msi++;
 }
 
-int irq_msi_set(struct vm *vm, unsigned idx, bool valid, uint64_t addr, uint32_t data)
+int irq_msi_stage(struct vm *vm, unsigned idx, bool valid, uint64_t addr, uint32_t data)
 {
 	struct irq_msi *m;
 
@@ -124,7 +144,38 @@ int irq_msi_set(struct vm *vm, unsigned idx, bool valid, uint64_t addr, uint32_t
 	m->valid = valid;
 	m->addr = addr;
 	m->data = data;
-	return irq_commit(vm);
+	vm->irq.dirty = true;
+	return 0;
+}
+
+int irq_msi_commit(struct vm *vm)
+{
+	struct irq *irq = &vm->irq;
+	int r;
+
+	if (!irq->dirty)
+		return 0;
+	irq->dirty = false;
+	r = irq_push(vm);
+	if (r) {
+		/* KVM kept the old table; so do we, or a vector would look routed and be dead. */
+		memcpy(irq->msi, irq->committed, irq->nr_msi * sizeof(irq->msi[0]));
+		return r;
+	}
+	memcpy(irq->committed, irq->msi, irq->nr_msi * sizeof(irq->msi[0]));
+	return 0;
+}
+
+bool irq_msi_routed(const struct vm *vm, unsigned idx)
+{
+	return idx < vm->irq.nr_msi && vm->irq.committed[idx].valid;
+}
+
+int irq_msi_set(struct vm *vm, unsigned idx, bool valid, uint64_t addr, uint32_t data)
+{
+	int r = irq_msi_stage(vm, idx, valid, addr, data);
+
+	return r ? r : irq_msi_commit(vm);
 }
 
 int irq_msi_fire(struct vm *vm, unsigned idx)

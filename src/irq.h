@@ -23,13 +23,19 @@ struct irq_msi {
 	uint64_t addr;
 	uint32_t data;
 	bool valid;		/* routed; false while masked or unprogrammed */
-	int fd;			/* irqfd eventfd bound to gsi */
+	int fd;			/* irqfd eventfd bound to gsi, -1 when unused */
 };
+
+/* The routing table as KVM_SET_GSI_ROUTING takes it: pins, PIC, MSI routes. */
+#define IRQ_MAX_ROUTES (IRQ_IRQCHIP_GSIS + 16 + IRQ_MAX_MSI)
 
 struct irq {
 	struct irq_msi msi[IRQ_MAX_MSI];
+	struct irq_msi committed[IRQ_MAX_MSI];	/* what KVM has, to roll back to */
 	unsigned nr_msi;
+	bool dirty;			/* msi[] differs from committed[] */
 	uint32_t shared_mask[IRQ_IRQCHIP_GSIS];	/* asserting sources per line */
+	void *table;			/* the ioctl's buffer, allocated once */
 };
 
 /*
@@ -48,10 +54,23 @@ void irq_fini(struct vm *vm);
 int irq_msi_alloc(struct vm *vm);
 
 /*
- * irq_msi_set: point route `idx` at message (addr, data), or unroute it
- * when `valid` is false. Pushes the whole table to KVM when it changed.
- * Returns 0 or -errno.
+ * irq_msi_stage: record that route `idx` should point at message (addr,
+ * data), or be unrouted when `valid` is false, without telling KVM yet.
+ * Returns 0 or -EINVAL for a bad index.
  */
+int irq_msi_stage(struct vm *vm, unsigned idx, bool valid, uint64_t addr, uint32_t data);
+
+/*
+ * irq_msi_commit: push the staged routes to KVM in one table, if any
+ * changed. On failure the previous routing stays in force, in KVM and in
+ * this state, and -errno comes back.
+ */
+int irq_msi_commit(struct vm *vm);
+
+/* irq_msi_routed: route `idx` is in force in KVM (valid and committed). */
+bool irq_msi_routed(const struct vm *vm, unsigned idx);
+
+/* irq_msi_set: irq_msi_stage and irq_msi_commit for one route. */
 int irq_msi_set(struct vm *vm, unsigned idx, bool valid, uint64_t addr, uint32_t data);
 
 /* irq_msi_fire: inject route `idx` (an eventfd write). Returns 0 or -errno. */

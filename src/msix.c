@@ -1,12 +1,15 @@
 /*
  * msix.c: MSI-X for PCI functions (PCI Local Bus 3.0, 6.8.2).
  * Routes are pushed to KVM only when the guest changes an entry or a mask,
- * never per interrupt; an interrupt is one eventfd write.
+ * never per interrupt, and one table per guest write; an interrupt is one
+ * eventfd write. Host errors on this path are counted and the first is
+ * logged; an interrupt that cannot go now is held in the PBA.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "irq.h"
+#include "log.h"
 #include "msix.h"
 #include "pci.h"
 #include "vm.h"
@@ -34,17 +37,43 @@ static bool msix_masked(const struct msix *m, unsigned vec)
 	    (m->entry[vec].ctrl & MSIX_ENTRY_MASKED);
 }
 
-/* msix_update: route vector `vec` if it may fire, and deliver what was held pending. */
-static void msix_update(struct msix *m, unsigned vec)
+/* msix_fail: a host error on the interrupt path: count it, log the first. */
+static void msix_fail(struct msix *m, int err, const char *what)
 {
-	struct msix_entry *e = &m->entry[vec];
-	bool live = !msix_masked(m, vec);
+	if (m->errors++ == 0) {
+		errno = -err;
+		log_warn("MSI-X (PCI slot %u): %s", m->pd->slot, what);
+	}
+}
 
-	irq_msi_set(m->vm, (unsigned)e->route, live,
+/* msix_stage: stage vector `vec`'s route: live when it may fire. */
+static void msix_stage(struct msix *m, unsigned vec)
+{
+	const struct msix_entry *e = &m->entry[vec];
+
+	irq_msi_stage(m->vm, (unsigned)e->route, !msix_masked(m, vec),
 	    (uint64_t)e->addr_hi << 32 | e->addr_lo, e->data);
-	if (live && (m->pending & (1ull << vec))) {
+}
+
+/*
+ * msix_commit: push the staged routes (one table for all), then deliver
+ * what was held pending on vectors that are now routed. A refused table
+ * leaves the previous routing in force; pending bits stay set.
+ */
+static void msix_commit(struct msix *m)
+{
+	int r = irq_msi_commit(m->vm);
+
+	if (r)
+		msix_fail(m, r, "KVM refused the interrupt routing; the previous routing stays");
+	for (unsigned vec = 0; vec < m->nr; vec++) {
+		if (!(m->pending & (1ull << vec)) || msix_masked(m, vec) ||
+		    !irq_msi_routed(m->vm, (unsigned)m->entry[vec].route))
+			continue;
 		m->pending &= ~(1ull << vec);
-		irq_msi_fire(m->vm, (unsigned)e->route);
+		r = irq_msi_fire(m->vm, (unsigned)m->entry[vec].route);
+		if (r)
+			msix_fail(m, r, "cannot signal an interrupt");
 	}
 }
 
@@ -89,7 +118,8 @@ void msix_cfg_write(struct msix *m, uint32_t off, unsigned size)
 	if (!m->nr || off + size <= (uint32_t)m->cap + 2 || off > (uint32_t)m->cap + 3)
 		return;
 	for (unsigned v = 0; v < m->nr; v++)
-		msix_update(m, v);
+		msix_stage(m, v);
+	msix_commit(m);
 }
 
 uint64_t msix_table_read(struct msix *m, uint64_t off, unsigned size)
@@ -129,7 +159,8 @@ void msix_table_write(struct msix *m, uint64_t off, uint64_t val, unsigned size)
 		case 3: e->ctrl = v & MSIX_ENTRY_MASKED; break;
 		}
 	}
-	msix_update(m, vec);
+	msix_stage(m, vec);
+	msix_commit(m);
 }
 
 uint64_t msix_pba_read(struct msix *m, uint64_t off, unsigned size)
@@ -141,12 +172,18 @@ uint64_t msix_pba_read(struct msix *m, uint64_t off, unsigned size)
 
 int msix_notify(struct msix *m, unsigned vec)
 {
+	int r;
+
 	/* NO_VECTOR and anything past the table mean "no interrupt" (T6). */
 	if (vec >= m->nr)
 		return 0;
-	if (msix_masked(m, vec)) {
+	if (msix_masked(m, vec) || !irq_msi_routed(m->vm, (unsigned)m->entry[vec].route)) {
+		/* Not deliverable now (masked, or its route was refused): hold it. */
 		m->pending |= 1ull << vec;
 		return 0;
 	}
-	return irq_msi_fire(m->vm, (unsigned)m->entry[vec].route);
+	r = irq_msi_fire(m->vm, (unsigned)m->entry[vec].route);
+	if (r)
+		msix_fail(m, r, "cannot signal an interrupt");
+	return r;
 }

@@ -29,6 +29,7 @@ struct msix {
 	unsigned nr;			/* vectors in the table */
 	struct msix_entry entry[MSIX_MAX_VECTORS];
 	uint64_t pending;		/* PBA, one bit per vector */
+	unsigned long errors;		/* host errors routing or signalling; the first is logged */
 };
 
 /*

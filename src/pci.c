@@ -124,6 +124,7 @@ void pci_cfg_write(struct pci_dev *pd, uint32_t off, uint32_t val, unsigned size
 
 void pci_intx(struct pci_dev *pd, bool level)
 {
+	int r;
 	bool masked = get16(pd->cfg + PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE;
 
 	pd->intx_level = level;
@@ -131,7 +132,13 @@ void pci_intx(struct pci_dev *pd, bool level)
 		pd->cfg[PCI_STATUS] |= PCI_STATUS_INTERRUPT;
 	else
 		pd->cfg[PCI_STATUS] &= (uint8_t)~PCI_STATUS_INTERRUPT;
-	irq_shared_set(pd->pci->vm, pd->gsi, pd->slot, level && !masked);
+	if (pd->gsi == IRQ_NONE_GSI)
+		return;
+	r = irq_shared_set(pd->pci->vm, pd->gsi, pd->slot, level && !masked);
+	if (r && pd->intx_errors++ == 0) {
+		errno = -r;
+		log_warn("PCI slot %u: cannot drive interrupt line %u", pd->slot, pd->gsi);
+	}
 }
 
 /* pci_conf1_dev: the function the address register selects, or NULL. */
@@ -227,7 +234,8 @@ int pci_add(struct vm *vm, struct pci_dev *pd)
 			continue;
 		pd->pci = pci;
 		pd->slot = s;
-		pd->gsi = PCI_INTX_GSI_BASE + s % PCI_INTX_GSIS;
+		/* The host bridge (slot 0) has no interrupt pin: no line at all. */
+		pd->gsi = s ? PCI_INTX_GSI_BASE + s % PCI_INTX_GSIS : IRQ_NONE_GSI;
 		pci_header(pd);
 		if (s) {
 			pd->cfg[PCI_INT_PIN] = 1;		/* INTA# */
@@ -243,7 +251,7 @@ void pci_remove(struct vm *vm, struct pci_dev *pd)
 {
 	put16(pd->cfg + PCI_COMMAND, 0);
 	pci_bar_update(pd);
-	if (pd->intx_level)
+	if (pd->intx_level && pd->gsi != IRQ_NONE_GSI)
 		irq_shared_set(vm, pd->gsi, pd->slot, false);
 	if (vm->pci && vm->pci->slot[pd->slot] == pd)
 		vm->pci->slot[pd->slot] = NULL;

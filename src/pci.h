@@ -58,8 +58,9 @@ struct pci_dev {
 	struct pci_bar bar[PCI_BARS];
 	const struct pci_dev_ops *ops;
 	void *opaque;			/* the device behind this function */
-	unsigned gsi;			/* INTx line */
+	unsigned gsi;			/* INTx line, IRQ_NONE_GSI for none */
 	bool intx_level;
+	unsigned long intx_errors;	/* failures driving it; the first is logged */
 };
 
 struct pci {

@@ -52,10 +52,11 @@ int irq_msi_alloc(struct vm *vm)
 	memset(m, 0, sizeof(*m));
 	m->gsi = IRQ_MSI_GSI_BASE + vm->irq.nr_msi;
 	m->fd = -1;
+	vm->irq.committed[vm->irq.nr_msi] = *m;
 	return (int)vm->irq.nr_msi++;
 }
 
-int irq_msi_set(struct vm *vm, unsigned idx, bool valid, uint64_t addr, uint32_t data)
+int irq_msi_stage(struct vm *vm, unsigned idx, bool valid, uint64_t addr, uint32_t data)
 {
 	struct irq_msi *m;
 
@@ -67,8 +68,39 @@ int irq_msi_set(struct vm *vm, unsigned idx, bool valid, uint64_t addr, uint32_t
 	m->valid = valid;
 	m->addr = addr;
 	m->data = data;
-	vstub_irq.route_updates++;
+	vm->irq.dirty = true;
 	return 0;
+}
+
+/* As irq.c: one table per commit; vstub_irq.commit_fail refuses the next ones. */
+int irq_msi_commit(struct vm *vm)
+{
+	struct irq *irq = &vm->irq;
+
+	if (!irq->dirty)
+		return 0;
+	irq->dirty = false;
+	if (vstub_irq.commit_fail) {
+		vstub_irq.commit_fail--;
+		vstub_irq.commits_refused++;
+		memcpy(irq->msi, irq->committed, irq->nr_msi * sizeof(irq->msi[0]));
+		return -ENOMEM;
+	}
+	vstub_irq.route_updates++;
+	memcpy(irq->committed, irq->msi, irq->nr_msi * sizeof(irq->msi[0]));
+	return 0;
+}
+
+bool irq_msi_routed(const struct vm *vm, unsigned idx)
+{
+	return idx < vm->irq.nr_msi && vm->irq.committed[idx].valid;
+}
+
+int irq_msi_set(struct vm *vm, unsigned idx, bool valid, uint64_t addr, uint32_t data)
+{
+	int r = irq_msi_stage(vm, idx, valid, addr, data);
+
+	return r ? r : irq_msi_commit(vm);
 }
 
 int irq_msi_fire(struct vm *vm, unsigned idx)
@@ -77,7 +109,7 @@ int irq_msi_fire(struct vm *vm, unsigned idx)
 		vstub_irq.msi_bad++;
 		return -EINVAL;
 	}
-	if (!vm->irq.msi[idx].valid)
+	if (!vm->irq.committed[idx].valid)
 		vstub_irq.msi_unrouted++;
 	vstub_irq.msi_fired[idx]++;
 	vstub_irq.msi_total++;

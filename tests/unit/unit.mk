@@ -38,3 +38,7 @@ obj/tests/test_aml: obj/tests/unit/test_aml.o obj/src/arch/x86/aml.o \
 UNIT_BIN += obj/tests/test_serial
 obj/tests/test_serial: obj/tests/unit/test_serial.o obj/devices/serial.o obj/src/bus.o \
 	obj/src/arch/x86/aml.o $(UNIT_STUB_VM) $(UNIT_STUB_CON) $(UNIT_COMMON)
+
+# test_irq: the real routing code against a recording KVM (its own ioctl()).
+UNIT_BIN += obj/tests/test_irq
+obj/tests/test_irq: obj/tests/unit/test_irq.o obj/src/irq.o $(UNIT_STUB_VM) $(UNIT_COMMON)

@@ -206,7 +206,9 @@ struct vstub_irq {
 	unsigned long msi_total;
 	unsigned long msi_unrouted;	/* fired while its route was not valid: lost on KVM */
 	unsigned long msi_bad;		/* fired with an index never allocated */
-	unsigned long route_updates;
+	unsigned long route_updates;	/* routing tables committed */
+	unsigned commit_fail;		/* refuse this many more commits (-ENOMEM) */
+	unsigned long commits_refused;
 	unsigned long intx_raised;	/* irq_shared_set asserting a source */
 	unsigned long intx_calls;
 	unsigned long intx_edges;	/* a line going from low to high: an interrupt */
