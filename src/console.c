@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "console.h"
@@ -111,7 +114,8 @@ static void console_on_input(struct ev_loop *ev, ev_io *w, int revents)
 		console_update_in(c);
 		return;
 	}
-	n = read(c->in_fd, buf, want);
+	n = c->in_kind == CONSOLE_IO_SOCKET ? recv(c->in_io, buf, want, MSG_DONTWAIT) :
+	    read(c->in_io, buf, want);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
@@ -142,7 +146,9 @@ static ssize_t console_write_some(struct console *c)
 
 	if (c->out_head + chunk > sizeof(c->out))
 		chunk = sizeof(c->out) - c->out_head;
-	n = write(c->out_fd, c->out + c->out_head, chunk);
+	n = c->out_kind == CONSOLE_IO_SOCKET ?
+	    send(c->out_io, c->out + c->out_head, chunk, MSG_DONTWAIT | MSG_NOSIGNAL) :
+	    write(c->out_io, c->out + c->out_head, chunk);
 	if (n < 0)
 		return -errno;
 	c->out_head = (c->out_head + (size_t)n) % sizeof(c->out);
@@ -178,14 +184,45 @@ void console_init(struct console *c, struct vm *vm, int in_fd, int out_fd)
 {
 	memset(c, 0, sizeof(*c));
 	c->vm = vm;
-	c->in_fd = in_fd;
-	c->out_fd = out_fd;
+	c->in_fd = c->in_io = in_fd;
+	c->out_fd = c->out_io = out_fd;
 	c->in_flags = c->out_flags = -1;
 	ev_io_init(&c->in_watcher, console_on_input, in_fd, EV_READ);
 	c->in_watcher.data = c;
 	ev_io_init(&c->out_watcher, console_on_output, out_fd, EV_WRITE);
 	c->out_watcher.data = c;
 	vm->console = c;
+}
+
+/*
+ * console_own_io: how to use `fd` (opened with access `mode`) without
+ * blocking and without touching a description shared with stderr or with
+ * other processes: pipes, FIFOs and terminals are opened again through
+ * /proc/self/fd, which gives a description of our own; sockets use
+ * MSG_DONTWAIT; regular files never block. Only when the reopen fails is
+ * O_NONBLOCK set on the shared description (restored by console_fini).
+ * Sets *io to the fd to use and returns its kind.
+ */
+static enum console_io console_own_io(int fd, int flags, int mode, int *io)
+{
+	char path[32];
+	struct stat st;
+	int nfd;
+
+	*io = fd;
+	if (fstat(fd, &st) < 0 || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ||
+	    S_ISDIR(st.st_mode))
+		return CONSOLE_IO_FILE;
+	if (S_ISSOCK(st.st_mode))
+		return CONSOLE_IO_SOCKET;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	nfd = open(path, mode | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (nfd >= 0) {
+		*io = nfd;
+		return CONSOLE_IO_REOPENED;
+	}
+	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	return CONSOLE_IO_SHARED;
 }
 
 int console_start(struct console *c)
@@ -208,10 +245,14 @@ int console_start(struct console *c)
 		c->saved_termios = true;
 	}
 	/* Non-blocking both ways: a stalled terminal or pipe must never block the loop. */
-	if (c->in_flags >= 0)
-		fcntl(c->in_fd, F_SETFL, c->in_flags | O_NONBLOCK);
-	if (c->out_flags >= 0)
-		fcntl(c->out_fd, F_SETFL, c->out_flags | O_NONBLOCK);
+	if (c->in_flags >= 0) {
+		c->in_kind = console_own_io(c->in_fd, c->in_flags, O_RDONLY, &c->in_io);
+		ev_io_set(&c->in_watcher, c->in_io, EV_READ);
+	}
+	if (c->out_flags >= 0) {
+		c->out_kind = console_own_io(c->out_fd, c->out_flags, O_WRONLY, &c->out_io);
+		ev_io_set(&c->out_watcher, c->out_io, EV_WRITE);
+	}
 	c->started = true;
 	console_update_in(c);
 	console_update_out(c);
@@ -254,6 +295,17 @@ void console_poll_input(struct console *c)
 	console_update_in(c);
 }
 
+/* console_release: undo console_own_io for one fd. */
+static void console_release(int fd, int io, enum console_io kind, int flags)
+{
+	if (flags < 0)
+		return;
+	if (kind == CONSOLE_IO_REOPENED && io != fd)
+		close(io);
+	else if (kind == CONSOLE_IO_SHARED)
+		fcntl(fd, F_SETFL, flags);
+}
+
 void console_fini(struct console *c)
 {
 	int waited = 0;
@@ -265,7 +317,7 @@ void console_fini(struct console *c)
 	ev_io_stop(c->vm->loop->ev, &c->out_watcher);
 	/* The guest's last words (a test verdict, a panic) must reach the reader. */
 	while (c->out_len && !c->out_dead && waited < CONSOLE_FLUSH_MS) {
-		struct pollfd p = { .fd = c->out_fd, .events = POLLOUT };
+		struct pollfd p = { .fd = c->out_io, .events = POLLOUT };
 		ssize_t n;
 
 		if (poll(&p, 1, 50) == 0) {
@@ -278,8 +330,8 @@ void console_fini(struct console *c)
 	}
 	if (c->saved_termios)
 		tcsetattr(c->in_fd, TCSADRAIN, &c->termios);
-	if (c->in_flags >= 0)
-		fcntl(c->in_fd, F_SETFL, c->in_flags);
-	if (c->out_flags >= 0)
-		fcntl(c->out_fd, F_SETFL, c->out_flags);
+	console_release(c->in_fd, c->in_io, c->in_kind, c->in_flags);
+	console_release(c->out_fd, c->out_io, c->out_kind, c->out_flags);
+	c->in_io = c->in_fd;
+	c->out_io = c->out_fd;
 }

@@ -33,9 +33,24 @@ struct console_guest {
 	void (*drained)(void *dev);			/* output has room again */
 };
 
+/*
+ * How the console reaches one of its fds without blocking, and without
+ * changing what other processes and ringvm's own stderr share with it
+ * (O_NONBLOCK is a property of the open file description, which stdin,
+ * stdout and stderr share on a terminal or a 2>&1 pipe).
+ */
+enum console_io {
+	CONSOLE_IO_REOPENED,	/* a file description of our own, opened O_NONBLOCK */
+	CONSOLE_IO_SOCKET,	/* a socket: each call passes MSG_DONTWAIT */
+	CONSOLE_IO_FILE,	/* a regular file or unpollable device: never blocks */
+	CONSOLE_IO_SHARED,	/* fallback: O_NONBLOCK set on the shared description */
+};
+
 struct console {
 	struct vm *vm;
-	int in_fd, out_fd;
+	int in_fd, out_fd;		/* as given: the terminal settings live here */
+	int in_io, out_io;		/* what reads and writes use (see console_io) */
+	enum console_io in_kind, out_kind;
 	bool started;			/* console_start ran; fds are ours */
 	bool in_tty;			/* raw mode and escapes apply */
 	bool saved_termios;
@@ -63,8 +78,10 @@ void console_init(struct console *c, struct vm *vm, int in_fd, int out_fd);
 
 /*
  * console_start: take over the fds: raw mode when in_fd is a terminal,
- * O_NONBLOCK on both, start reading. Call right before the loop runs.
- * Returns 0 or -errno (the terminal is left as it was).
+ * non-blocking access to both through descriptions of the console's own
+ * (so stderr stays blocking and no log line is lost), start reading. Call
+ * right before the loop runs. Returns 0 or -errno (the terminal is left
+ * as it was).
  */
 int console_start(struct console *c);
 

@@ -80,6 +80,37 @@ why=
 [ -z "$why" ] && ! grep -q '^done' out && why="the guest's final line (written with LSR polling) was lost"
 result uart_flood_slow_reader "$why" err
 
+# S6: the console reads and writes without blocking through descriptions of
+# its own: stdout and stderr share one (2>&1) and stdin comes from a pipe
+# whose description the writer shares, and none of them may turn
+# non-blocking, or log lines written to stderr during a console flood are
+# lost (and the user's shell would inherit O_NONBLOCK).
+rm -f fifo infifo && mkfifo fifo infifo
+cat fifo > out &
+catpid=$!
+exec 4<> infifo	# a writer that stays, so stdin never ends
+"$RINGVM" -k "$K" -m 32M -a rvt=s < infifo > fifo 2>&1 &
+pid=$!
+n=0
+while [ $n -lt 300 ]; do	# until the console owns descriptions of its own (3 + 2)
+	[ "$(ls -l /proc/$pid/fd 2>/dev/null | grep -c fifo)" -ge 5 ] && break
+	sleep 0.1 2>/dev/null || sleep 1
+	n=$((n + 1))
+done
+why=
+for fd in 0 1 2; do
+	f=$(sed -n 's/^flags:[[:space:]]*//p' /proc/$pid/fdinfo/$fd 2>/dev/null)
+	[ -n "$f" ] || { why="cannot read the flags of fd $fd"; break; }
+	[ $((0$f & 04000)) = 0 ] || { why="fd $fd was made non-blocking (flags $f)"; break; }
+done
+[ -z "$why" ] && [ "$(ls -l /proc/$pid/fd 2>/dev/null | grep -c fifo)" -lt 5 ] &&
+    why="the console did not open its FIFOs again"
+kill -TERM "$pid"
+wait "$pid" 2>/dev/null
+kill "$catpid" 2>/dev/null
+exec 4>&-
+result console_leaves_shared_fds_blocking "$why"
+
 # U2: the host floods stdin while the guest does not read: ringvm reads only
 # what the UART can take, so the writer blocks instead of ringvm buffering.
 (trap '' PIPE; dd if=/dev/zero bs=1024 count=65536 2> dd.err) | "$RINGVM" -k "$K" -m 32M -a rvt=s > out 2> err &
