@@ -39,6 +39,7 @@
 #include "log.h"
 #include "netbackend.h"
 #include "slirp_opts.h"
+#include "tcp_guard.h"
 
 #define USER_ETH_HLEN 14
 /*
@@ -49,6 +50,8 @@
  * wakes it.
  */
 #define USER_IDLE_TIMEOUT_MS 1000
+/* Guest TCP connections the guard follows; more are refused at their SYN. */
+#define USER_TCP_FLOWS 256
 
 /* The watcher for one host socket slirp polls, indexed by its fd number. */
 struct user_fdw {
@@ -81,6 +84,8 @@ struct user {
 	Slirp *slirp;
 	unsigned mtu;
 	struct log_once frag_log;	/* IPv4 fragments dropped before libslirp */
+	struct tcp_guard guard;		/* bounds what guest TCP makes libslirp hold */
+	struct log_once guard_log;
 	ev_prepare prepare;	/* slirp_pollfds_fill */
 	ev_check check;		/* slirp_pollfds_poll */
 	ev_timer poll_timer;	/* slirp's TCP timers; armed only when it has work */
@@ -102,6 +107,8 @@ struct user {
 	struct log_once fd_err;
 };
 
+
+static uint64_t user_now_ms(void);
 
 /* --- the RX queue (slirp to guest) --- */
 
@@ -143,6 +150,8 @@ static ssize_t user_send_packet(const void *buf, size_t len, void *opaque)
 		u->nb->stats.rx_dropped++;
 		return (ssize_t)len;
 	}
+	/* The guard follows the host side too: a reset or FIN ends a connection. */
+	tcp_guard_host(&u->guard, buf, len, user_now_ms());
 	if (u->rx_on && u->q_count == 0 && user_deliver(u, buf, len))
 		return (ssize_t)len;
 	/* The caps are what keeps a flood the guest never drains from growing (N7). */
@@ -193,6 +202,12 @@ static int64_t user_clock_ns(void *opaque)
 	(void)opaque;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* user_now_ms: the same clock in milliseconds, for the TCP guard. */
+static uint64_t user_now_ms(void)
+{
+	return (uint64_t)user_clock_ns(NULL) / 1000000;
 }
 
 static void user_on_timer(struct ev_loop *ev, ev_timer *w, int revents)
@@ -541,6 +556,7 @@ static void user_free(struct user *u)
 	while (u->q_count)
 		user_rxq_pop(u);
 	free(u->tx_buf);
+	tcp_guard_fini(&u->guard);
 	free(u);
 }
 
@@ -629,7 +645,10 @@ static int user_open(struct net_backend *nb, struct ev_loop *ev, const char *opt
 		return r;
 	}
 	u = calloc(1, sizeof(*u));
-	if (!u || !(u->tx_buf = malloc(NET_FRAME_MAX))) {
+	if (!u || !(u->tx_buf = malloc(NET_FRAME_MAX)) ||
+	    tcp_guard_init(&u->guard, USER_TCP_FLOWS)) {
+		if (u)
+			free(u->tx_buf);
 		free(u);
 		free(o);
 		snprintf(err, errlen, "user: out of memory");
@@ -695,6 +714,18 @@ static int user_send(struct net_backend *nb, const struct iovec *iov, int iovcnt
 		nb->stats.tx_dropped++;
 		log_guest(&u->frag_log, "user: guest sent IPv4 fragments; dropped (not "
 		    "passed to libslirp)");
+		return 0;
+	}
+	/*
+	 * libslirp keeps every out-of-order TCP segment, uncapped, and walks
+	 * them on each insert (issue 14, C1): the guard passes a few per
+	 * connection and refuses connections beyond its cap.
+	 */
+	if (!tcp_guard_guest(&u->guard, u->tx_buf, len, user_now_ms())) {
+		nb->stats.tx_dropped++;
+		log_guest(&u->guard_log, "user: guest TCP segment dropped (out of order beyond "
+		    "%d per connection or %d in all, or more than %d connections)",
+		    TCP_GUARD_OOO_PER_FLOW, TCP_GUARD_OOO_TOTAL, USER_TCP_FLOWS);
 		return 0;
 	}
 	nb->stats.tx_frames++;

@@ -2,5 +2,11 @@
 # parsing, "none", slirp ("user") through its ops with the bounded RX queue,
 # and TAP when /dev/net/tun and root are available. No KVM, no stubs needed.
 UNIT_BIN += obj/tests/test_netbackends
-obj/tests/test_netbackends: obj/tests/unit/test_netbackends.o obj/netbackends/slirp.o obj/netbackends/slirp_opts.o \
+obj/tests/test_netbackends: obj/tests/unit/test_netbackends.o obj/netbackends/slirp.o obj/netbackends/slirp_opts.o obj/netbackends/tcp_guard.o \
 	obj/netbackends/none.o obj/netbackends/tap.o $(UNIT_COMMON)
+
+# test_tcp_guard: the guard alone, then the reassembly attack on the real
+# user backend and libslirp.
+UNIT_BIN += obj/tests/test_tcp_guard
+obj/tests/test_tcp_guard: obj/tests/unit/test_tcp_guard.o obj/netbackends/slirp.o \
+	obj/netbackends/slirp_opts.o obj/netbackends/tcp_guard.o $(UNIT_COMMON)
