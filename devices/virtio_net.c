@@ -528,9 +528,12 @@ static bool vnet_reset(void *dev)
 	/*
 	 * Sends and receives complete inside their calls, so nothing is in
 	 * flight: a parked TX chain is simply forgotten (it was rolled back into
-	 * a ring that no longer exists), and a waiting RX frame stays with the
-	 * backend until the driver starts again (F3).
+	 * a ring that no longer exists), and frames the backend holds for the
+	 * old driver are dropped and counted, as a NIC drops its receive FIFO
+	 * (O-2); the new driver gets what arrives after its buffers.
 	 */
+	if (n->nb.ops->rx_flush)
+		n->nb.ops->rx_flush(&n->nb);
 	n->tx_blocked = false;
 	n->rx_waiting = false;
 	n->irq_pending[0] = n->irq_pending[1] = false;
@@ -539,6 +542,9 @@ static bool vnet_reset(void *dev)
 	n->negotiated = 0;
 	if (n->nb.ops->set_offload)
 		n->nb.ops->set_offload(&n->nb, 0);
+	/* A new driver instance: its malformed chains are a new episode (O-3). */
+	log_guest_rearm(&n->log_tx);
+	log_guest_rearm(&n->log_rx);
 	return true;
 }
 

@@ -76,6 +76,13 @@ struct net_backend_ops {
 	 */
 	void (*rx_resume)(struct net_backend *nb);
 	/*
+	 * rx_flush: optional: the device was reset: drop every frame held for
+	 * the old driver (queued or refused), counted in stats.rx_dropped,
+	 * as a NIC drops its receive FIFO. What arrives later is delivered to
+	 * the new driver once it posts buffers.
+	 */
+	void (*rx_flush)(struct net_backend *nb);
+	/*
 	 * set_offload: optional (NULL when the backend has no offloads): tell
 	 * the host side which offloads the guest negotiated (TUN_F_* bits).
 	 * Returns 0 or -errno.

@@ -736,6 +736,19 @@ static int user_send(struct net_backend *nb, const struct iovec *iov, int iovcnt
 	return 0;
 }
 
+/* user_rx_flush: the device was reset: the queued frames were for the old driver. */
+static void user_rx_flush(struct net_backend *nb)
+{
+	struct user *u = nb->priv;
+
+	if (!u)
+		return;
+	nb->stats.rx_dropped += u->q_count;
+	while (u->q_count)
+		user_rxq_pop(u);
+	u->rx_on = false;	/* until the new driver's buffers: rx_resume */
+}
+
 /*
  * user_rx_resume: the device has guest buffers: deliver queued frames in
  * order until it says -EAGAIN again. Socket reads resume at the next
@@ -776,6 +789,7 @@ const struct net_backend_ops net_user_ops = {
 	.check = user_check,
 	.send = user_send,
 	.rx_resume = user_rx_resume,
+	.rx_flush = user_rx_flush,
 	.set_offload = NULL,
 	.close = user_close,
 };

@@ -415,6 +415,21 @@ static int tap_send(struct net_backend *nb, const struct iovec *iov, int iovcnt,
  * tap_rx_resume: the guest posted buffers. Offer the frame the device
  * refused last, then read again (unless that frame is refused once more).
  */
+/*
+ * tap_rx_flush: the device was reset: the frame it refused was for the old
+ * driver. The kernel's queue is the wire: what waits there goes to the new
+ * driver.
+ */
+static void tap_rx_flush(struct net_backend *nb)
+{
+	struct tap *t = nb->priv;
+
+	if (!t || !t->rx_pending)
+		return;
+	t->rx_pending = 0;
+	nb->stats.rx_dropped++;
+}
+
 static void tap_rx_resume(struct net_backend *nb)
 {
 	struct tap *t = nb->priv;
@@ -471,6 +486,7 @@ const struct net_backend_ops net_tap_ops = {
 	.check = tap_check,
 	.send = tap_send,
 	.rx_resume = tap_rx_resume,
+	.rx_flush = tap_rx_flush,
 	.set_offload = tap_set_offload,
 	.close = tap_close,
 };

@@ -1,9 +1,13 @@
-/* log.c: stderr diagnostics: warnings, fatal setup errors, once-only guest faults. */
+/*
+ * log.c: stderr diagnostics: warnings, fatal setup errors, and guest faults
+ * logged once per episode under a rate limit (log.h).
+ */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -62,13 +66,37 @@ void diex(int status, const char *fmt, ...)
 
 void log_guest(struct log_once *once, const char *fmt, ...)
 {
+	struct timespec ts;
+	char msg[512];
 	va_list ap;
 
 	once->count++;
 	if (once->said)
 		return;
 	once->said = true;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (once->lines == 0 || ts.tv_sec - once->window >= LOG_GUEST_WINDOW_S) {
+		once->window = ts.tv_sec;
+		once->lines = 0;
+	}
+	/* A fault-reset loop must not turn one line per episode into a flood. */
+	if (once->lines >= LOG_GUEST_BURST) {
+		once->held++;
+		return;
+	}
+	once->lines++;
 	va_start(ap, fmt);
-	vlog(0, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (once->held) {
+		log_warnx("%s (and %lu earlier episodes not logged)", msg, once->held);
+		once->held = 0;
+	} else {
+		log_warnx("%s", msg);
+	}
+}
+
+void log_guest_rearm(struct log_once *once)
+{
+	once->said = false;
 }

@@ -40,15 +40,31 @@ _Noreturn void diex(int status, const char *fmt, ...)
 /*
  * struct log_once: a per-site latch for guest-triggered messages. A guest
  * can reach a fault path millions of times (HOSTILE.md S2); it gets one line
- * per latch and a counter, never a log flood.
+ * per episode and a counter, never a log flood. An episode ends when the
+ * owner re-arms the latch (a device reset: a new driver instance); a guest
+ * that faults and resets in a loop still gets at most LOG_GUEST_BURST lines
+ * per site every LOG_GUEST_WINDOW_S seconds, and the next line allowed says
+ * how many were held back.
  */
+#define LOG_GUEST_BURST 5
+#define LOG_GUEST_WINDOW_S 60
+
 struct log_once {
-	bool said;
-	unsigned long count;
+	bool said;			/* this episode has had its line */
+	unsigned long count;		/* events, over the site's life */
+	unsigned lines;			/* lines printed in the current window */
+	long window;			/* its start, CLOCK_MONOTONIC seconds */
+	unsigned long held;		/* episodes not logged for the rate limit */
 };
 
-/* log_guest: count the event and print the message the first time only. */
+/*
+ * log_guest: count the event; print the message when it is the first of
+ * its episode and the site's rate allows.
+ */
 void log_guest(struct log_once *once, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* log_guest_rearm: a new episode: the next log_guest may print again. */
+void log_guest_rearm(struct log_once *once);
 
 #endif

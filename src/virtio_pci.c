@@ -107,6 +107,13 @@ void virtio_pci_fail(struct virtio_pci *vp, const char *why)
 	if (vp->status & S_NEEDS_RESET)
 		return;
 	vp->status |= S_NEEDS_RESET;
+	/*
+	 * Every queue stops here, not only the one that faulted, and in the
+	 * ring code itself: a device loop that holds a queue (a TX batch with
+	 * RX nested inside it) cannot publish or send past the fault (F-2).
+	 */
+	for (unsigned q = 0; q < vp->ops->num_queues; q++)
+		virtq_halt(&vp->vq[q]);
 	if (vp->status & S_DRIVER_OK)
 		vp_irq(vp, vp->config_vector, ISR_CONFIG);
 }
@@ -152,6 +159,8 @@ static void vp_reset(struct virtio_pci *vp)
 	vp->isr = 0;
 	pci_intx(&vp->pci, false);
 	vp->resetting = true;
+	/* A new driver instance: its faults are a new episode, logged again (O-3). */
+	log_guest_rearm(&vp->fault);
 	quiet = vp->ops->reset(vp->dev);
 	/* Until the device has drained, status keeps reading non-zero (F3). */
 	if (quiet)

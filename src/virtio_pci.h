@@ -83,7 +83,7 @@ struct virtio_pci {
 	uint8_t cfg_cap;		/* offset of the PCI-configuration-access capability */
 	struct virtio_queue_cfg qcfg[VIRTIO_MAX_QUEUES];
 	struct virtq vq[VIRTIO_MAX_QUEUES];
-	struct log_once fault;		/* NEEDS_RESET reasons: one line per device */
+	struct log_once fault;		/* NEEDS_RESET reasons: one line per episode */
 	unsigned long faults;
 };
 
@@ -112,8 +112,9 @@ void virtio_pci_interrupt(struct virtio_pci *vp, unsigned q);
 
 /*
  * virtio_pci_fail: the driver broke the protocol: set DEVICE_NEEDS_RESET,
- * stop every queue until the driver resets, send a configuration interrupt
- * if DRIVER_OK, and log one line per device (HOSTILE.md "RESET").
+ * halt every queue (nothing more is popped or published) until the driver
+ * resets, send a configuration interrupt if DRIVER_OK, and log one line
+ * per fault episode (HOSTILE.md "RESET"; rate-limited, see log_guest).
  */
 void virtio_pci_fail(struct virtio_pci *vp, const char *why);
 

@@ -105,6 +105,11 @@ void virtq_disable(struct virtq *vq)
 	memset(vq, 0, sizeof(*vq));
 }
 
+void virtq_halt(struct virtq *vq)
+{
+	vq->halted = true;
+}
+
 /*
  * chain_add: append one descriptor's buffer after checking its direction,
  * its guest range and the running totals (R6, M1-M3).
@@ -316,7 +321,7 @@ static int virtq_pop_packed(struct virtq *vq, struct virtq_chain *c)
 
 int virtq_pop(struct virtq *vq, struct virtq_chain *c)
 {
-	if (!vq->enabled || vq->broken)
+	if (!vq->enabled || vq->broken || vq->halted)
 		return vq->broken ? -EPROTO : 0;
 	return vq->packed ? virtq_pop_packed(vq, c) : virtq_pop_split(vq, c);
 }
@@ -343,7 +348,8 @@ void virtq_unpop(struct virtq *vq, const struct virtq_chain *c)
 
 void virtq_push(struct virtq *vq, const struct virtq_token *tok, uint32_t written)
 {
-	if (!vq->enabled)
+	/* A broken ring or a failed device gets no more used entries (F-2). */
+	if (!vq->enabled || vq->broken || vq->halted)
 		return;
 	if (written > tok->write_len)
 		written = tok->write_len;
@@ -388,7 +394,7 @@ bool virtq_need_interrupt(struct virtq *vq)
 	uint16_t old = vq->signalled_used, now;
 	uint32_t pushed = vq->unsignalled;
 
-	if (!vq->enabled)
+	if (!vq->enabled || vq->halted)
 		return false;
 	/* Nothing published since the last decision: nothing to tell (S1). */
 	vq->unsignalled = 0;
@@ -430,7 +436,7 @@ bool virtq_need_interrupt(struct virtq *vq)
 
 void virtq_kick_enable(struct virtq *vq, bool on)
 {
-	if (!vq->enabled)
+	if (!vq->enabled || vq->halted)
 		return;
 	if (vq->packed) {
 		st16(vq->device_event + 2, on ? EVENT_F_ENABLE : EVENT_F_DISABLE);

@@ -56,6 +56,7 @@ struct virtq {
 	bool packed, event_idx, indirect;
 	bool enabled;
 	bool broken;		/* a malformed ring was seen: nothing more is done */
+	bool halted;		/* the device needs reset: nothing popped or published */
 	const char *why;	/* what was malformed, for the one log line */
 	/* split ring (host addresses of checked guest ranges) */
 	uint8_t *desc, *avail, *used;
@@ -82,6 +83,14 @@ int virtq_enable(struct virtq *vq, const struct gmem *mem, uint16_t size,
 
 /* virtq_disable: forget the queue (device reset). */
 void virtq_disable(struct virtq *vq);
+
+/*
+ * virtq_halt: the device declared itself broken (DEVICE_NEEDS_RESET): from
+ * now until virtq_disable the queue pops nothing, publishes nothing and
+ * asks for no interrupt, whatever a device still has in hand (rule 4:
+ * after the fault the guest's memory is left alone).
+ */
+void virtq_halt(struct virtq *vq);
 
 /*
  * virtq_pop: take the next available chain into `c`. Returns 1 with a chain,

@@ -335,6 +335,12 @@ static void fr_push(uint32_t written)
 	fr.fifo_n--;
 	len = written < tok.write_len ? written : tok.write_len;
 	fr_save();
+	if (fr.vq.broken || fr.vq.halted) {
+		/* A broken ring gets no more used entries (F-2): nothing may change. */
+		virtq_push(&fr.vq, &tok, written);
+		FR_CHECK(fr_same());
+		return;
+	}
 	if (fr.packed) {
 		uint64_t d = FR_DESC + 16ull * fr.vq.next_used;
 		uint16_t flags = (uint16_t)((fr.vq.used_wrap ? VF_AVAIL | VF_USED : 0) | (len ? VF_WRITE : 0));

@@ -844,7 +844,7 @@ static void reset_op(struct in *in)
 	uint64_t rxl = g.rx.heap - rxh, txl = g.tx.heap - txh;
 	uint8_t a = in8(in);
 	uint8_t *snap_rx, *snap_tx;
-	unsigned long sends;
+	unsigned long sends, flushed;
 
 	reap();
 	memcpy(snap_rings, at(rings, sizeof(snap_rings)), sizeof(snap_rings));
@@ -854,8 +854,14 @@ static void reset_op(struct in *in)
 		abort();
 	memcpy(snap_rx, at(rxh, rxl), rxl);
 	memcpy(snap_tx, at(txh, txl), txl);
+	flushed = g.f->rx_flushed;
 	vstub_bar_write(g.vp, VS_STATUS, 0, 1);
 	CHECK(vstub_status(g.vp) == 0);		/* nothing in flight: reads 0 at once */
+	/* O-2: the frames held for the old driver were dropped: the newest ones queued. */
+	CHECK(g.f->rxq_n == 0);
+	CHECK(g.f->rx_flushed - flushed <= g.nfr);
+	for (unsigned long k = 0; k < g.f->rx_flushed - flushed; k++)
+		free(g.fr[--g.nfr].data);
 	g.running = false;
 	sends = g.f->send_calls;
 	if (a & 1)

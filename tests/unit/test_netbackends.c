@@ -493,6 +493,26 @@ static void test_user_rxq(struct ev_loop *ev)
 		order = order && c.len[i] == 98 && get16(c.buf[i] + 40) == i;
 	UNIT_OK(&u, c.n == NET_RXQ_MAX_FRAMES && c.calls - calls == NET_RXQ_MAX_FRAMES && order,
 	    "user: rx_resume delivers the 256 queued replies in order");
+	/*
+	 * O-2: frames queued for a driver that is then reset are dropped and
+	 * counted, as a NIC drops its receive FIFO; the next driver gets only
+	 * what arrives after its buffers.
+	 */
+	cap_reset(&c);
+	c.refuse = true;
+	for (unsigned i = 0; i < 20; i++)
+		nb_send(&nb, f, icmp_echo(f, "10.0.2.2", (uint16_t)(500 + i), 56));
+	spin(ev, 3);
+	{
+		uint64_t dropped = nb.stats.rx_dropped;
+
+		nb.ops->rx_flush(&nb);
+		c.refuse = false;
+		cap_reset(&c);
+		nb.ops->rx_resume(&nb);
+		UNIT_OK(&u, c.n == 0 && nb.stats.rx_dropped == dropped + 20,
+		    "user: O-2: a reset drops the 20 frames queued for the old driver, counted");
+	}
 	cap_reset(&c);
 	nb_send(&nb, f, icmp_echo(f, "10.0.2.2", 999, 56));
 	UNIT_OK(&u, c.n == 1 && get16(c.buf[0] + 40) == 999, "user: later frames flow directly");

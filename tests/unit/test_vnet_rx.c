@@ -462,6 +462,69 @@ static void test_nested(bool packed)
 	UNIT_OK(&u, ok && ns.n == 3 && used_none(&d->tx) && used_none(&d->rx), what);
 }
 
+/*
+ * F-2, as a hostile guest found it: the backend answers inside send()
+ * (slirp answering an ARP), the nested RX meets a malformed RX ring and the
+ * device declares NEEDS_RESET. Before the fix the TX loop went on popping,
+ * sending and publishing the rest of the TX ring (40 used entries and 40
+ * frames after the fault); now nothing leaves after the fault: the frame
+ * whose send ran into it was already on the wire, no later frame is sent,
+ * and no used entry is written on either ring.
+ */
+static void nest_bad_rx(void *arg, const uint8_t *fr, size_t len)
+{
+	struct nest *ns = arg;
+	static uint8_t reply[80];
+
+	(void)fr;
+	(void)len;
+	frame(reply, 80, 7);
+	ns->r[ns->n < 3 ? ns->n : 2] = vnet_rx(ns->d->n, reply, 80);
+	ns->n++;
+}
+
+static void test_nested_fault(bool packed)
+{
+	struct dev *d = &d_user;
+	struct nest ns = { d, 0, { 1, 1, 1 } };
+	static uint8_t fr[40][100];
+	struct vf_seg bad = { 0xfff00000000ull, 1500, true };	/* outside guest RAM (M1) */
+	unsigned long sent0;
+	char what[200];
+
+	up(d, packed, W_PLAIN);
+	vf_chain(&d->rx, &bad, 1);
+	for (unsigned k = 0; k < 40; k++) {
+		frame(fr[k], 100, 60 + k);
+		tx_one(d, NULL, fr[k], 100);
+	}
+	sent0 = d->f->sent;
+	d->f->on_send = nest_bad_rx;
+	d->f->on_send_arg = &ns;
+	kick_tx(d);
+	d->f->on_send = NULL;
+	snprintf(what, sizeof(what), "F-2 %s: a malformed RX ring met inside send(): NEEDS_RESET, "
+	    "1 frame sent (the one in flight), 0 used entries on TX and RX", rname(packed));
+	UNIT_OK(&u, needs_reset(d) && d->f->sent - sent0 == 1 && ns.n == 1 && used_none(&d->tx) &&
+	    used_none(&d->rx), what);
+	if (d->f->sent - sent0 != 1)
+		printf("# sent %lu frames after the fault\n", d->f->sent - sent0);
+	/* A later kick changes nothing until the driver resets the device. */
+	kick_tx(d);
+	kick_rx(d);
+	snprintf(what, sizeof(what), "F-2 %s: kicks after the fault send and publish nothing",
+	    rname(packed));
+	UNIT_OK(&u, d->f->sent - sent0 == 1 && used_none(&d->tx) && used_none(&d->rx), what);
+	snprintf(what, sizeof(what), "F-2 %s: after a reset the device works again", rname(packed));
+	up(d, packed, W_PLAIN);
+	sent0 = d->f->sent;
+	frame(fr[0], 100, 99);
+	tx_one(d, NULL, fr[0], 100);
+	kick_tx(d);
+	UNIT_OK(&u, !needs_reset(d) && d->f->sent - sent0 == 1 && sent_is(d->f, 0, NULL, 0, fr[0], 100),
+	    what);
+}
+
 /* --- F3, F4: reset mid-traffic --- */
 
 static uint8_t snap_ring[0x6000], snap_heap[0x200000];
@@ -504,12 +567,22 @@ static void test_f3(bool packed)
 	    !memcmp(snap_ring, at(area, sizeof(snap_ring)), sizeof(snap_ring)) &&
 	    !memcmp(snap_heap, at(area + 0x100000, sizeof(snap_heap)), sizeof(snap_heap)), what);
 
-	/* A fresh driver on new rings (set B); the backend still holds the RX frame. */
+	/*
+	 * A fresh driver on new rings (set B). The RX frame that waited for the
+	 * old driver was dropped at the reset, as a NIC drops its FIFO (O-2);
+	 * a frame arriving now reaches the new driver whole.
+	 */
+	snprintf(what, sizeof(what), "O-2 %s: the reset dropped the RX frame held for the old driver, "
+	    "counted", rname(packed));
+	UNIT_OK(&u, d->f->rxq_n == 0 && d->f->rx_flushed >= 1, what);
 	rings_at(d, packed, true);
 	ok = vn_driver_init(d->vp, packed ? W_PLAIN : W_PLAIN & ~F_PACKED, &d->rx, &d->tx) != 0;
 	for (unsigned i = 0; i < 3; i++)
 		id[i] = rx_post(d, 1500, 0xee, &b[i]);
 	kick_rx(d);
+	ok = ok && used_none(&d->rx);
+	fnet_queue_rx(d->f, fr_rx, 3000);
+	fnet_deliver(d->f);
 	frame(fr_new, 90, 21);
 	idt = tx_one(d, NULL, fr_new, 90);
 	kick_tx(d);
@@ -517,8 +590,8 @@ static void test_f3(bool packed)
 	ok = ok && used_is(&d->rx, id[0], 1500) && used_is(&d->rx, id[1], 1500) && used_is(&d->rx, id[2], 12) &&
 	    mrg_check(b, 3, 1500, 3000) && used_is(&d->tx, idt, 0) && d->f->sent == 1 &&
 	    sent_is(d->f, 0, NULL, 0, fr_new, 90);
-	snprintf(what, sizeof(what), "F3 %s: re-init on new rings works: the waiting RX frame arrives whole, "
-	    "the parked TX chain is forgotten, a new one is sent", rname(packed));
+	snprintf(what, sizeof(what), "F3 %s: re-init on new rings works: nothing old arrives, a new RX "
+	    "frame arrives whole, the parked TX chain is forgotten, a new one is sent", rname(packed));
 	UNIT_OK(&u, ok, what);
 	snprintf(what, sizeof(what), "F3 %s: the old rings are still untouched", rname(packed));
 	UNIT_OK(&u, !memcmp(snap_ring, at(area, sizeof(snap_ring)), sizeof(snap_ring)), what);
@@ -729,6 +802,7 @@ void test_rx_all(void)
 		test_n6_mrg(p);
 		test_n7(p);
 		test_nested(p);
+		test_nested_fault(p);
 		test_f3(p);
 	}
 	test_n5_rx();

@@ -625,9 +625,10 @@ int main(void)
 	test_f4();
 	test_intx();
 	r = (int)vf_stderr_end(err, sizeof(err));
-	/* One line for the refused routing table (S4 in test_t6), one for the faults. */
-	UNIT_OK(&u, r == 2, "S2: every NEEDS_RESET above logged one line in all (per device)");
-	if (r != 2)
+	/* One line for the refused routing table (S4 in test_t6), a few for the fault episodes. */
+	UNIT_OK(&u, r >= 2 && r <= 1 + LOG_GUEST_BURST,
+	    "S2: the NEEDS_RESET episodes above logged within the device's rate limit");
+	if (r < 2 || r > 1 + LOG_GUEST_BURST)
 		printf("# %d lines logged, last: %s", r, err);
 	test_bar();
 	vstub_vm_fini(&v);

@@ -42,3 +42,7 @@ obj/tests/test_serial: obj/tests/unit/test_serial.o obj/devices/serial.o obj/src
 # test_irq: the real routing code against a recording KVM (its own ioctl()).
 UNIT_BIN += obj/tests/test_irq
 obj/tests/test_irq: obj/tests/unit/test_irq.o obj/src/irq.o $(UNIT_STUB_VM) $(UNIT_COMMON)
+
+# test_log: guest-fault logging: episodes and the rate limit.
+UNIT_BIN += obj/tests/test_log
+obj/tests/test_log: obj/tests/unit/test_log.o $(UNIT_COMMON)

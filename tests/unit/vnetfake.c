@@ -134,6 +134,15 @@ static void fnet_rx_resume(struct net_backend *nb)
 	fnet_deliver(f);
 }
 
+/* fnet_rx_flush: as the real backends: a reset drops what waits for the old driver. */
+static void fnet_rx_flush(struct net_backend *nb)
+{
+	struct fnet *f = nb->priv;
+
+	f->rx_flushed += f->rxq_n;
+	fnet_drop_rxq(f);
+}
+
 static int fnet_set_offload(struct net_backend *nb, unsigned tun_flags)
 {
 	struct fnet *f = nb->priv;
@@ -160,14 +169,17 @@ static void fnet_close(struct net_backend *nb)
 /* The stand-ins for netbackends/{tap,slirp,none}.c: the device's spec parser names them. */
 const struct net_backend_ops net_tap_ops = {
 	.name = "tap", .open = fnet_open_tap, .send = fnet_send, .rx_resume = fnet_rx_resume,
+	.rx_flush = fnet_rx_flush,
 	.set_offload = fnet_set_offload, .close = fnet_close,
 };
 const struct net_backend_ops net_user_ops = {
 	.name = "user", .open = fnet_open_user, .send = fnet_send, .rx_resume = fnet_rx_resume,
+	.rx_flush = fnet_rx_flush,
 	.set_offload = NULL, .close = fnet_close,
 };
 const struct net_backend_ops net_none_ops = {
 	.name = "none", .open = fnet_open_none, .send = fnet_send, .rx_resume = fnet_rx_resume,
+	.rx_flush = fnet_rx_flush,
 	.set_offload = NULL, .close = fnet_close,
 };
 

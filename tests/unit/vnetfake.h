@@ -48,6 +48,7 @@ struct fnet {
 	unsigned long sent;		/* frames taken */
 	unsigned long contract;		/* sends breaking the send() contract (len, iov sum) */
 	unsigned long rx_resume_calls;
+	unsigned long rx_flushed;	/* queued frames dropped by rx_flush (device reset) */
 	unsigned long set_offload_calls;
 	unsigned last_tun;		/* TUN_F_* of the last set_offload */
 	int max_iovcnt;
