@@ -32,12 +32,14 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 
 #include <ev.h>
 #include <slirp/libslirp.h>
 
 #include "log.h"
 #include "netbackend.h"
+#include "slirp_flows.h"
 #include "slirp_opts.h"
 #include "tcp_guard.h"
 
@@ -50,8 +52,13 @@
  * wakes it.
  */
 #define USER_IDLE_TIMEOUT_MS 1000
-/* Guest TCP connections the guard follows; more are refused at their SYN. */
-#define USER_TCP_FLOWS 256
+/*
+ * Connections accepted through port forwards that the TCP guard follows
+ * beyond the guest's own (sockets=N); and the fds ringvm keeps for itself
+ * (KVM, vCPUs, eventfds, disks, io_uring) when it sizes RLIMIT_NOFILE.
+ */
+#define USER_FWD_CONNS 64
+#define USER_OWN_FDS 256
 
 /* The watcher for one host socket slirp polls, indexed by its fd number. */
 struct user_fdw {
@@ -61,6 +68,7 @@ struct user_fdw {
 	int want;		/* EV_READ|EV_WRITE asked for in this round */
 	int armed;		/* the events io is started with; 0 when stopped */
 	int got;		/* events seen since the last slirp_pollfds_poll */
+	struct user_fdw *next_ready;	/* the ready list, while got != 0 */
 	unsigned round;		/* the fill round that last asked for this fd */
 	bool listed;		/* in user.active */
 };
@@ -86,6 +94,10 @@ struct user {
 	struct log_once frag_log;	/* IPv4 fragments dropped before libslirp */
 	struct tcp_guard guard;		/* bounds what guest TCP makes libslirp hold */
 	struct log_once guard_log;
+	struct user_flows flows;	/* the host sockets the guest holds, capped (F-1) */
+	struct log_once flows_log;
+	bool refill;		/* slirp ran since the last slirp_pollfds_fill */
+	struct user_fdw *ready;	/* watchers that saw events since the last poll */
 	ev_prepare prepare;	/* slirp_pollfds_fill */
 	ev_check check;		/* slirp_pollfds_poll */
 	ev_timer poll_timer;	/* slirp's TCP timers; armed only when it has work */
@@ -183,6 +195,8 @@ static void user_rxq_pop(struct user *u)
 	f->len = 0;
 	u->q_head = (u->q_head + 1) % NET_RXQ_MAX_FRAMES;
 	u->q_count--;
+	/* Room again: sockets may be read (user_add_poll), so fill anew. */
+	u->refill = true;
 }
 
 /* --- libslirp callbacks --- */
@@ -217,6 +231,7 @@ static void user_on_timer(struct ev_loop *ev, ev_timer *w, int revents)
 	(void)ev;
 	(void)revents;
 	slirp_handle_timer(t->u->slirp, t->id, t->cb_opaque);
+	t->u->refill = true;
 }
 
 /* user_timer_new: one of slirp's own timers (IPv6 router advertisements), unarmed. */
@@ -293,14 +308,23 @@ static void user_forget_fd(struct user *u, int fd)
 	w->got = 0;
 }
 
+/* user_register_fd: slirp opened socket fd: count it (F-1); a stale watcher goes. */
 static void user_register_fd(int fd, void *opaque)
 {
-	user_forget_fd(opaque, fd);
+	struct user *u = opaque;
+
+	user_forget_fd(u, fd);
+	if (user_flows_register(&u->flows, fd))
+		log_guest(&u->fd_err, "user: out of memory counting sockets");
 }
 
+/* user_unregister_fd: slirp is closing socket fd. */
 static void user_unregister_fd(int fd, void *opaque)
 {
-	user_forget_fd(opaque, fd);
+	struct user *u = opaque;
+
+	user_forget_fd(u, fd);
+	user_flows_unregister(&u->flows, fd);
 }
 
 /* user_notify: slirp runs only in this thread, so the loop is awake already. */
@@ -323,16 +347,27 @@ static const SlirpCb user_callbacks = {
 
 /* --- the loop: fds, prepare and check --- */
 
-/* user_on_fd: record readiness for the check watcher; slirp acts on it there. */
+/*
+ * user_on_fd: record readiness for the check watcher, which runs after
+ * every fd callback of the iteration (it has the lowest priority); slirp
+ * acts on it there. Only ready watchers are listed, so the check costs
+ * nothing per socket when none is ready.
+ */
 static void user_on_fd(struct ev_loop *ev, ev_io *io, int revents)
 {
 	struct user_fdw *w = io->data;
 
 	(void)ev;
+	if (!w->got) {
+		w->next_ready = w->u->ready;
+		w->u->ready = w;
+	}
 	w->got |= revents;
 	/* libev stopped a watcher it could not register; start it again next round. */
-	if (revents & EV_ERROR)
+	if (revents & EV_ERROR) {
 		w->armed = 0;
+		w->u->refill = true;
+	}
 }
 
 /* user_fdw_get: the watcher for fd, made on first use. NULL when out of memory. */
@@ -455,7 +490,18 @@ static void user_on_prepare(struct ev_loop *ev, ev_prepare *pw, int revents)
 	if (u->poll_due) {
 		u->poll_due = false;
 		slirp_pollfds_poll(u->slirp, 0, user_get_revents, u);
+		u->refill = true;
 	}
+	/*
+	 * Refill only when slirp ran since the last fill (or the RX queue's
+	 * room changed): otherwise its wishes and its timers are as they
+	 * were, and a loop iteration woken by anything else (a vCPU exit, a
+	 * disk completion) costs the same with no socket and with thousands
+	 * (F-1).
+	 */
+	if (!u->refill)
+		return;
+	u->refill = false;
 	u->round++;
 	slirp_pollfds_fill(u->slirp, &timeout, user_add_poll, u);
 	for (size_t i = 0; i < u->nactive; i++) {
@@ -501,33 +547,36 @@ static void user_on_poll_timer(struct ev_loop *ev, ev_timer *w, int revents)
 	u->poll_due = true;
 }
 
+/* user_poll: let slirp act on the listed readiness; then the list is empty. */
+static void user_poll(struct user *u)
+{
+	u->poll_due = false;
+	slirp_pollfds_poll(u->slirp, 0, user_get_revents, u);
+	u->refill = true;
+	while (u->ready) {
+		struct user_fdw *w = u->ready;
+
+		u->ready = w->next_ready;
+		w->next_ready = NULL;
+		w->got = 0;
+	}
+}
+
 /*
- * user_on_check: after the loop woke: collect what the fd watchers saw
- * (ev_clear_pending takes events whose callbacks have not run yet, so the
- * order of callbacks within the iteration does not matter) and let slirp
- * act on it. Nothing to report and no timer due: slirp is not called.
+ * user_on_check: after the loop woke and every other callback of the
+ * iteration ran (lowest priority): when a socket was ready or slirp's
+ * timer is due, let slirp act. Otherwise slirp is not called, and nothing
+ * is walked: the cost does not depend on how many sockets slirp holds.
  */
 static void user_on_check(struct ev_loop *ev, ev_check *cw, int revents)
 {
 	struct user *u = cw->data;
-	bool any = u->poll_due;
 
 	(void)revents;
 	if (ev_clear_pending(ev, &u->poll_timer))
-		any = true;
-	for (size_t i = 0; i < u->nactive; i++) {
-		struct user_fdw *w = u->fdw[u->active[i]];
-
-		w->got |= ev_clear_pending(ev, &w->io);
-		if (w->got)
-			any = true;
-	}
-	if (!any)
-		return;
-	u->poll_due = false;
-	slirp_pollfds_poll(u->slirp, 0, user_get_revents, u);
-	for (size_t i = 0; i < u->nactive; i++)
-		u->fdw[u->active[i]]->got = 0;
+		u->poll_due = true;
+	if (u->poll_due || u->ready)
+		user_poll(u);
 }
 
 /* --- the backend ops --- */
@@ -557,7 +606,41 @@ static void user_free(struct user *u)
 		user_rxq_pop(u);
 	free(u->tx_buf);
 	tcp_guard_fini(&u->guard);
+	if (u->flows.refused)
+		log_warnx("user: %lu new guest flows dropped at the cap of %u host sockets",
+		    u->flows.refused, u->flows.cap);
+	user_flows_fini(&u->flows);
 	free(u);
+}
+
+/*
+ * user_reserve_fds: make RLIMIT_NOFILE hold the guest's sockets on top of
+ * what ringvm needs itself and the port forwards, raising the soft limit
+ * toward the hard one when needed, so that a guest at its cap never makes
+ * one of ringvm's own opens fail. Returns 0, or -EMFILE with a reason.
+ */
+static int user_reserve_fds(unsigned sockets, char *err, size_t errlen)
+{
+	rlim_t need = (rlim_t)USER_OWN_FDS + USER_HOSTFWD_MAX + USER_FWD_CONNS + sockets;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 0;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+			snprintf(err, errlen, "sockets=%u needs %llu file descriptors; the limit "
+			    "is %llu (ulimit -n, or a smaller sockets=)", sockets,
+			    (unsigned long long)need, (unsigned long long)rl.rlim_max);
+			return -EMFILE;
+		}
+		rl.rlim_cur = need;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			snprintf(err, errlen, "cannot raise the file descriptor limit to %llu: %s",
+			    (unsigned long long)need, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
 }
 
 /* user_start_slirp: create the stack from o and add the forwards. */
@@ -644,9 +727,14 @@ static int user_open(struct net_backend *nb, struct ev_loop *ev, const char *opt
 		free(o);
 		return r;
 	}
+	r = user_reserve_fds(o->sockets, err, errlen);
+	if (r < 0) {
+		free(o);
+		return r;
+	}
 	u = calloc(1, sizeof(*u));
 	if (!u || !(u->tx_buf = malloc(NET_FRAME_MAX)) ||
-	    tcp_guard_init(&u->guard, USER_TCP_FLOWS)) {
+	    tcp_guard_init(&u->guard, o->sockets + USER_FWD_CONNS)) {
 		if (u)
 			free(u->tx_buf);
 		free(u);
@@ -657,14 +745,16 @@ static int user_open(struct net_backend *nb, struct ev_loop *ev, const char *opt
 	u->nb = nb;
 	u->mtu = o->mtu;
 	nb->mtu = o->mtu;
+	user_flows_init(&u->flows, o->sockets);
+	u->refill = true;
 	ev_prepare_init(&u->prepare, user_on_prepare);
 	u->prepare.data = u;
 	/* Fill last, after other prepare watchers may have fed slirp frames. */
 	ev_set_priority(&u->prepare, EV_MINPRI);
 	ev_check_init(&u->check, user_on_check);
 	u->check.data = u;
-	/* First among check watchers, as libev advises for embedded pollers. */
-	ev_set_priority(&u->check, EV_MAXPRI);
+	/* After the fd callbacks of the iteration, which only list readiness. */
+	ev_set_priority(&u->check, EV_MINPRI);
 	ev_timer_init(&u->poll_timer, user_on_poll_timer, 0., 0.);
 	u->poll_timer.data = u;
 	r = user_start_slirp(u, o, err, errlen);
@@ -716,21 +806,30 @@ static int user_send(struct net_backend *nb, const struct iovec *iov, int iovcnt
 		    "passed to libslirp)");
 		return 0;
 	}
+	/* A new flow beyond sockets=N would be one host socket too many (F-1). */
+	if (!user_flows_admit(&u->flows, u->tx_buf, len)) {
+		nb->stats.tx_dropped++;
+		log_guest(&u->flows_log, "user: the guest holds %u host sockets (sockets=%u); "
+		    "new flows are dropped", u->flows.guest, u->flows.cap);
+		return 0;
+	}
 	/*
 	 * libslirp keeps every out-of-order TCP segment, uncapped, and walks
 	 * them on each insert (issue 14, C1): the guard passes a few per
-	 * connection and refuses connections beyond its cap.
+	 * connection.
 	 */
 	if (!tcp_guard_guest(&u->guard, u->tx_buf, len, user_now_ms())) {
+		user_flows_input_done(&u->flows);
 		nb->stats.tx_dropped++;
 		log_guest(&u->guard_log, "user: guest TCP segment dropped (out of order beyond "
-		    "%d per connection or %d in all, or more than %d connections)",
-		    TCP_GUARD_OOO_PER_FLOW, TCP_GUARD_OOO_TOTAL, USER_TCP_FLOWS);
+		    "%d per connection or %d in all, or more than %u connections)",
+		    TCP_GUARD_OOO_PER_FLOW, TCP_GUARD_OOO_TOTAL, u->guard.cap);
 		return 0;
 	}
 	nb->stats.tx_frames++;
 	nb->stats.tx_bytes += len;
 	slirp_input(u->slirp, u->tx_buf, (int)len);
+	user_flows_input_done(&u->flows);
 	/* Poll before the loop sleeps again, as QEMU's loop does after each event. */
 	u->poll_due = true;
 	return 0;

@@ -222,7 +222,7 @@ static int user_check_fwds(struct user_opts *o, char *err, size_t errlen)
  */
 int user_parse(const char *opts, struct user_opts *o, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "net", "restrict", "ipv6", "hostname", "mtu" };
+	static const char *const keys[] = { "net", "restrict", "ipv6", "hostname", "mtu", "sockets" };
 	const unsigned nkeys = sizeof(keys) / sizeof(keys[0]);
 	char buf[USER_OPTS_MAX];
 	unsigned seen = 0;	/* a bit per single-use option */
@@ -235,6 +235,7 @@ int user_parse(const char *opts, struct user_opts *o, char *err, size_t errlen)
 	o->restricted = false;
 	o->ipv6 = true;
 	o->mtu = USER_MTU_DEFAULT;
+	o->sockets = USER_SOCKETS_DEFAULT;
 	if (strlen(opts) >= sizeof(buf)) {
 		snprintf(err, errlen, "options too long (at most %d characters)", USER_OPTS_MAX - 1);
 		return -EINVAL;
@@ -285,6 +286,15 @@ int user_parse(const char *opts, struct user_opts *o, char *err, size_t errlen)
 			r = user_on_off("ipv6", val, &o->ipv6, err, errlen);
 		} else if (!strcmp(p, "hostname")) {
 			r = user_parse_hostname(val, o, err, errlen);
+		} else if (!strcmp(p, "sockets")) {
+			long v = user_number(val, 1, USER_SOCKETS_MAX);
+
+			r = v < 0 ? -EINVAL : 0;
+			if (v < 0)
+				snprintf(err, errlen, "sockets '%s': expected a number from 1 to %d",
+				    val, USER_SOCKETS_MAX);
+			else
+				o->sockets = (unsigned)v;
 		} else {
 			long v = user_number(val, USER_MTU_MIN, USER_MTU_MAX);
 

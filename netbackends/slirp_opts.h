@@ -25,6 +25,13 @@
 #define USER_MTU_MIN 1280	/* IPv6's minimum link MTU */
 #define USER_MTU_MAX 65521	/* libslirp's IF_MTU_MAX */
 #define USER_PREFIX_MAX 27	/* room for host .2, DNS .3 and the DHCP pool .15-.30 */
+/*
+ * Host sockets the guest's own flows may hold at once (TCP connections it
+ * opens, UDP source ports, pings): sockets=N, F-1. Port forwards and the
+ * connections they accept are not counted against it.
+ */
+#define USER_SOCKETS_DEFAULT 256
+#define USER_SOCKETS_MAX 4096
 /* One parsed hostfwd rule. */
 struct user_fwd {
 	bool udp;
@@ -39,6 +46,7 @@ struct user_opts {
 	unsigned prefix;
 	bool restricted, ipv6;
 	unsigned mtu;
+	unsigned sockets;			/* sockets=N: the guest's host sockets, at most */
 	char hostname[USER_HOSTNAME_MAX + 1];
 	struct user_fwd fwd[USER_HOSTFWD_MAX];
 	unsigned nfwd;

@@ -513,6 +513,12 @@ static void test_spec_checks(void)
 	UNIT_OK(&u, check_says("n:user,restrict=maybe", RV_EXIT_USAGE,
 	    "net 'user,restrict=maybe': restrict 'maybe': expected on or off"),
 	    "check: -n user with a bad restrict: exit 2");
+	UNIT_OK(&u, check_says("n:user,sockets=0", RV_EXIT_USAGE,
+	    "net 'user,sockets=0': sockets '0': expected a number from 1 to 4096"),
+	    "check: -n user with sockets=0: exit 2");
+	UNIT_OK(&u, check_says("n:user,sockets=4097", RV_EXIT_USAGE,
+	    "net 'user,sockets=4097': sockets '4097': expected a number from 1 to 4096"),
+	    "check: -n user with sockets over 4096: exit 2");
 	UNIT_OK(&u, check_says("n:tap,bogus=1", RV_EXIT_USAGE,
 	    "net 'tap,bogus=1': unknown option 'bogus'"), "check: -n tap with an unknown option");
 	UNIT_OK(&u, check_says("n:tap,vnet_hdr=maybe", RV_EXIT_USAGE,
