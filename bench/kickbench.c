@@ -68,7 +68,7 @@ static void kb_post(struct kb *k)
 
 static int kb_kick_fd(struct kb *k)
 {
-	return k->vp->qcfg[VNET_TXQ].kick_fd;
+	return k->vp->qcfg[VNET_TXQ].kick.fd;
 }
 
 /* kb_sync: the measured part of sync mode (callgrind's --toggle-collect target). */
@@ -164,6 +164,9 @@ static int kb_storm(struct kb *k)
 	    (double)(cpu1 - cpu0) / (double)k->kicks, 100.0 * (double)(cpu1 - cpu0) /
 	    (double)(wall1 - wall0), ev_iteration(k->v.loop.ev) - it0,
 	    (double)(k->real_sent_ns - k->real_post_ns) / 1e3, k->f->sent);
+	printf("storm: the TX kick watcher handled %lu wakeups, %lu empty, paused %lu times\n",
+	    k->vp->qcfg[VNET_TXQ].kick.kicks, k->vp->qcfg[VNET_TXQ].kick.empty,
+	    k->vp->qcfg[VNET_TXQ].kick.pauses);
 	return 0;
 }
 

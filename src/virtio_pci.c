@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -135,6 +134,10 @@ static void vp_queue_defaults(struct virtio_pci *vp, unsigned q)
 	qc->enabled = false;
 	qc->desc = qc->driver = qc->device = 0;
 	virtq_disable(&vp->vq[q]);
+	/* A fresh ring starts at index 0; a paused watcher watches every kick again. */
+	qc->kick_seen = 0;
+	if (qc->kick.fd >= 0)
+		kick_resume(&qc->kick);
 }
 
 void virtio_pci_reset_done(struct virtio_pci *vp)
@@ -434,18 +437,21 @@ static void vp_bar_write(void *dev, uint64_t off, uint64_t val, unsigned size)
 
 static const struct bus_ops vp_bar_ops = { .read = vp_bar_read, .write = vp_bar_write };
 
-/* vp_on_kick: a queue's ioeventfd fired. */
-static void vp_on_kick(struct ev_loop *ev, ev_io *w, int revents)
+/*
+ * vp_on_kick: a queue's ioeventfd fired (once or more). Returns whether the
+ * kick found something new in the ring, which is what kick.c pauses on.
+ */
+static bool vp_on_kick(void *arg)
 {
-	struct virtio_queue_cfg *qc = w->data;
-	uint64_t n;
+	struct virtio_queue_cfg *qc = arg;
+	struct virtio_pci *vp = qc->vp;
+	struct virtq *vq = virtio_pci_queue(vp, qc->idx);
 
-	(void)ev;
-	(void)revents;
-	/* One read drains any number of kicks: a kick storm costs O(1) here (S1). */
-	if (read(qc->kick_fd, &n, sizeof(n)) != sizeof(n))
-		return;
-	vp_notify(qc->vp, qc->idx);
+	/* Kicks the device may not act on (not running, queue off, failed) find nothing. */
+	if (!vq)
+		return false;
+	vp->ops->queue_notify(vp->dev, qc->idx);
+	return virtq_kick_news(vq, &qc->kick_seen);
 }
 
 static void vp_ioeventfd(struct virtio_pci *vp, unsigned q, uint64_t bar, bool assign)
@@ -453,7 +459,7 @@ static void vp_ioeventfd(struct virtio_pci *vp, unsigned q, uint64_t bar, bool a
 	struct kvm_ioeventfd io = {
 		.addr = bar + VP_NOTIFY + (uint64_t)VP_NOTIFY_MULT * q,
 		.len = 2,
-		.fd = vp->qcfg[q].kick_fd,
+		.fd = vp->qcfg[q].kick.fd,
 		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
 	};
 
@@ -565,20 +571,17 @@ int virtio_pci_create(struct vm *vm, const struct virtio_ops *ops, void *dev,
 	vp->dev_features = ops->features(dev) | 1ull << VIRTIO_F_VERSION_1 |
 	    1ull << VIRTQ_F_INDIRECT_DESC | 1ull << VIRTQ_F_EVENT_IDX |
 	    (packed ? 1ull << VIRTQ_F_RING_PACKED : 0);
+	for (unsigned q = 0; q < ops->num_queues; q++)
+		vp->qcfg[q].kick.fd = -1;	/* nothing to close on the failure path yet */
 	for (unsigned q = 0; q < ops->num_queues; q++) {
 		struct virtio_queue_cfg *qc = &vp->qcfg[q];
 
 		vp_queue_defaults(vp, q);
 		qc->idx = q;
 		qc->vp = vp;
-		qc->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (qc->kick_fd < 0) {
-			r = -errno;
+		r = kick_init(&qc->kick, vm->loop->ev, vp_on_kick, qc);
+		if (r)
 			goto fail;
-		}
-		ev_io_init(&qc->kick, vp_on_kick, qc->kick_fd, EV_READ);
-		qc->kick.data = qc;
-		ev_io_start(vm->loop->ev, &qc->kick);
 	}
 
 	vp->pci.ops = &vp_pci_ops;
@@ -618,12 +621,8 @@ int virtio_pci_create(struct vm *vm, const struct virtio_ops *ops, void *dev,
 fail_pci:
 	pci_remove(vm, &vp->pci);
 fail:
-	for (unsigned q = 0; q < ops->num_queues; q++) {
-		if (vp->qcfg[q].kick_fd > 0) {
-			ev_io_stop(vm->loop->ev, &vp->qcfg[q].kick);
-			close(vp->qcfg[q].kick_fd);
-		}
-	}
+	for (unsigned q = 0; q < ops->num_queues; q++)
+		kick_fini(&vp->qcfg[q].kick);
 	free(vp);
 	return r;
 }
@@ -631,9 +630,7 @@ fail:
 void virtio_pci_destroy(struct virtio_pci *vp)
 {
 	pci_remove(vp->vm, &vp->pci);
-	for (unsigned q = 0; q < vp->ops->num_queues; q++) {
-		ev_io_stop(vp->vm->loop->ev, &vp->qcfg[q].kick);
-		close(vp->qcfg[q].kick_fd);
-	}
+	for (unsigned q = 0; q < vp->ops->num_queues; q++)
+		kick_fini(&vp->qcfg[q].kick);
 	free(vp);
 }

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kick.h"
 #include "log.h"
 #include "msix.h"
 #include "pci.h"
@@ -58,8 +59,8 @@ struct virtio_queue_cfg {
 	uint16_t vector;
 	bool enabled;
 	uint64_t desc, driver, device;
-	int kick_fd;			/* ioeventfd */
-	ev_io kick;
+	struct kick kick;		/* the ioeventfd and its watcher */
+	uint16_t kick_seen;		/* ring state at the last kick (virtq_kick_news) */
 	unsigned idx;
 	struct virtio_pci *vp;
 };

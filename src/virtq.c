@@ -321,9 +321,38 @@ static int virtq_pop_packed(struct virtq *vq, struct virtq_chain *c)
 
 int virtq_pop(struct virtq *vq, struct virtq_chain *c)
 {
+	int r;
+
 	if (!vq->enabled || vq->broken || vq->halted)
 		return vq->broken ? -EPROTO : 0;
-	return vq->packed ? virtq_pop_packed(vq, c) : virtq_pop_split(vq, c);
+	r = vq->packed ? virtq_pop_packed(vq, c) : virtq_pop_split(vq, c);
+	if (r == 1)
+		vq->pops++;
+	return r;
+}
+
+bool virtq_kick_news(struct virtq *vq, uint16_t *seen)
+{
+	uint16_t now;
+
+	if (!vq->enabled || vq->broken || vq->halted)
+		return false;
+	if (vq->packed) {
+		now = vq->pops;
+	} else {
+		now = ld16_acq(vq->avail + AVAIL_IDX);
+		/*
+		 * A driver cannot be more than a ring ahead (R5): an index that
+		 * says so is no news, or a guest could make every kick look
+		 * useful by bumping it on a queue the device does not pop.
+		 */
+		if ((uint16_t)(now - vq->last_avail) > vq->size)
+			return false;
+	}
+	if (now == *seen)
+		return false;
+	*seen = now;
+	return true;
 }
 
 int virtq_pop_armed(struct virtq *vq, struct virtq_chain *c)

@@ -66,6 +66,7 @@ struct virtq {
 	uint8_t *driver_event, *device_event;
 	uint16_t next_avail, next_used;
 	bool avail_wrap, used_wrap;
+	uint16_t pops;		/* chains taken, mod 2^16 (virtq_kick_news) */
 	/* interrupt suppression bookkeeping */
 	uint16_t signalled_used;	/* split: used index at the last interrupt decision */
 	uint32_t unsignalled;		/* entries (packed: slots) pushed since that decision */
@@ -133,6 +134,15 @@ bool virtq_need_interrupt(struct virtq *vq);
  * before the driver saw the change would otherwise wait forever.
  */
 void virtq_kick_enable(struct virtq *vq, bool on);
+
+/*
+ * virtq_kick_news: whether the ring changed since *seen was recorded, for
+ * telling a kick with work from an empty one (kick.h). Split: the driver's
+ * avail index moved (an index more than a ring ahead is no news); packed,
+ * which has no index: the device took a chain. Updates *seen. A stopped or
+ * disabled queue has no news.
+ */
+bool virtq_kick_news(struct virtq *vq, uint16_t *seen);
 
 /* virtq_copy_from: gather `len` bytes at `off` of the chain's readable segments. Returns bytes copied. */
 uint32_t virtq_copy_from(const struct virtq_chain *c, uint32_t off, void *dst, uint32_t len);

@@ -20,7 +20,7 @@ FUZZ_BIN += $(FUZZ_NAMES:%=obj/fuzz/%)
 FUZZ_RING = tests/fuzz/fuzz_ring.h tests/unit/vfake.c tests/unit/vfake.h src/virtq.c \
 	src/gmem.c src/log.c
 FUZZ_VIRTIO = tests/unit/vfake.c tests/unit/vfake.h tests/unit/stubs_virtio.c \
-	src/virtio_pci.c src/virtq.c src/gmem.c src/msix.c src/pci.c src/bus.c \
+	src/virtio_pci.c src/kick.c src/virtq.c src/gmem.c src/msix.c src/pci.c src/bus.c \
 	src/arch/x86/aml.c src/disk.c devices/virtio_blk.c src/log.c
 obj/fuzz/fuzz_split: tests/fuzz/fuzz_split.c $(FUZZ_RING) $(HEADERS)
 obj/fuzz/fuzz_packed: tests/fuzz/fuzz_packed.c $(FUZZ_RING) $(HEADERS)

@@ -575,7 +575,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 4:
 			if (op & 0x80)
-				eventfd_write(g.vp->qcfg[0].kick_fd, 1);
+				eventfd_write(g.vp->qcfg[0].kick.fd, 1);
 			else
 				vstub_bar_write(g.vp, VS_NOTIFY, 0, 2);
 			break;

@@ -821,7 +821,7 @@ static void bring_up(struct in *in)
 static void kick(unsigned q, bool fd)
 {
 	if (fd) {
-		eventfd_write(g.vp->qcfg[q].kick_fd, 1);
+		eventfd_write(g.vp->qcfg[q].kick.fd, 1);
 		vstub_run(&g.v);
 	} else {
 		vn_kick(g.vp, q);

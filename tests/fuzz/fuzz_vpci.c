@@ -217,7 +217,7 @@ static void driver(struct in *in)
 			vf_blk_req(&g.r, in8(in) % 3 == 0 ? VF_BLK_OUT : VF_BLK_IN, in8(in), 512u * (in8(in) % 3),
 			    0x5a, &rq);
 			if (m & 0x10)
-				eventfd_write(g.vp->qcfg[0].kick_fd, 1);
+				eventfd_write(g.vp->qcfg[0].kick.fd, 1);
 			else
 				vstub_bar_write(g.vp, VS_NOTIFY, 0, 2);
 			vstub_run(&g.v);

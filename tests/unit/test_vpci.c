@@ -261,7 +261,7 @@ static void test_t5(void)
 	vf_ring_init(&ring, &v.vm.mem, QSIZE, false, DESC, DRV, DEV, HEAP, HEAP_LEN);
 	vf_blk_req(&ring, VF_BLK_IN, 0, 512, 0, &rq);
 	kick(0);
-	eventfd_write(vp->qcfg[0].kick_fd, 1);
+	eventfd_write(vp->qcfg[0].kick.fd, 1);
 	vstub_run(&v);
 	UNIT_OK(&u, vp->vq[0].last_avail == 0 && vf_used_idx(&ring) == 0,
 	    "T5: kick before DRIVER_OK (MMIO and ioeventfd) is ignored");
@@ -279,7 +279,7 @@ static void test_t5(void)
 	kick(0);
 	UNIT_OK(&u, vf_used_idx(&ring) == 2, "T5: notify for queue 0 works");
 	/* S1 through the ioeventfd: many kicks, one read, one pass. */
-	eventfd_write(vp->qcfg[0].kick_fd, 1000);
+	eventfd_write(vp->qcfg[0].kick.fd, 1000);
 	vstub_run(&v);
 	UNIT_OK(&u, vf_used_idx(&ring) == 2, "T5: a kick storm on the ioeventfd with an empty ring does nothing");
 }

@@ -4,7 +4,7 @@
 # io_uring engines) with stubs_virtio.o standing in for irq.c and the KVM
 # ioctls. vfake.o is the fake driver the fuzzers share (tests/fuzz/fuzz.mk).
 VIRTIO_TEST_OBJ = obj/tests/unit/vfake.o obj/tests/unit/stubs_virtio.o \
-	obj/src/virtio_pci.o obj/src/virtq.o obj/src/gmem.o obj/src/msix.o \
+	obj/src/virtio_pci.o obj/src/kick.o obj/src/virtq.o obj/src/gmem.o obj/src/msix.o \
 	obj/src/pci.o obj/src/bus.o obj/src/arch/x86/aml.o obj/src/disk.o \
 	obj/devices/virtio_blk.o obj/src/log.o
 
@@ -20,3 +20,7 @@ obj/tests/test_vblk: obj/tests/unit/test_vblk.o $(VIRTIO_TEST_OBJ)
 UNIT_BIN += obj/tests/test_disk
 obj/tests/test_disk: LDFLAGS += -Wl,--wrap=io_uring_submit,--wrap=fdatasync,--wrap=close
 obj/tests/test_disk: obj/tests/unit/test_disk.o $(VIRTIO_TEST_OBJ)
+
+# The queue notification watcher and its empty-storm pause (src/kick.c).
+UNIT_BIN += obj/tests/test_kick
+obj/tests/test_kick: obj/tests/unit/test_kick.o obj/src/kick.o $(UNIT_COMMON)
