@@ -17,7 +17,7 @@ mem=256
 cmd="blkbench /dev/vda seqread $SEQ_MIB; blkbench /dev/vda seqwrite $SEQ_MIB;"
 cmd="$cmd blkbench /dev/vda randread $RAND_SECS 1; blkbench /dev/vda randread $RAND_SECS 8"
 append="quiet rvcmd=\"$cmd\""
-full="console=ttyS0 panic=-1 $append"	# what ringvm passes: its defaults + -a
+full="console=ttyS0 sysctl.kernel.panic=-1 $append"	# what ringvm passes: its defaults + -a
 
 # In the outer VM: the image goes on the ext4 file system of its virtio disk.
 if [ -e /bed/ext4.ko ]; then

@@ -9,7 +9,7 @@ RUNS=${RUNS:-5}
 MEM_MB=${MEM_MB:-256}
 mem=$((MEM_MB * 1024 * 1024))
 append="quiet rvcmd=true"
-full="console=ttyS0 panic=-1 $append"	# what ringvm passes: its defaults + -a
+full="console=ttyS0 sysctl.kernel.panic=-1 $append"	# what ringvm passes: its defaults + -a
 
 run() {	# run NAME COMMAND...
 	name=$1

@@ -143,7 +143,7 @@ run() {
 qemu_vm() {
 	exec "$QEMU" -M pc -enable-kvm -cpu host -m "$mem" -smp 1 \
 	    -nodefaults -no-user-config -display none -serial stdio -no-reboot \
-	    -kernel "$KERNEL" -initrd "$INITRD" -append "console=ttyS0 panic=-1 $2" \
+	    -kernel "$KERNEL" -initrd "$INITRD" -append "console=ttyS0 sysctl.kernel.panic=-1 $2" \
 	    -netdev "$1" -device virtio-net-pci,netdev=n0,romfile=
 }
 

@@ -36,3 +36,23 @@ else
 	echo "not ok - man page and --help list the same options"
 	diff "$W/help" "$W/man" | sed 's/^/#   /'
 fi
+
+# Sub-options of -d and -n (NAME=) and exit statuses: --help's summary and
+# the man page name the same ones.
+"$RINGVM" --help | grep -o '[a-z_0-9]*=' | sort -u > "$W/help-sub"
+grep -o 'Cm [a-z_0-9]*=' "$MAN" | sed 's/^Cm //' | sort -u > "$W/man-sub"
+if cmp -s "$W/help-sub" "$W/man-sub"; then
+	echo "ok - man page and --help list the same $(wc -l < "$W/help-sub") sub-options"
+else
+	echo "not ok - man page and --help list the same sub-options"
+	diff "$W/help-sub" "$W/man-sub" | sed 's/^/#   /'
+fi
+"$RINGVM" --help | sed -n '/^Exit status/,/^$/p' | grep -o '\<[0-9][0-9]*\>' | grep -vx '128\|130' |
+    sort -un > "$W/help-exit"
+sed -n '/^\.Sh EXIT STATUS/,/^\.Sh /p' "$MAN" | sed -n 's/^\.It \([0-9][0-9]*\)$/\1/p' | sort -un > "$W/man-exit"
+if [ -s "$W/help-exit" ] && cmp -s "$W/help-exit" "$W/man-exit"; then
+	echo "ok - man page and --help list the same exit statuses ($(tr '\n' ' ' < "$W/help-exit"))"
+else
+	echo "not ok - man page and --help list the same exit statuses"
+	diff "$W/help-exit" "$W/man-exit" | sed 's/^/#   /'
+fi

@@ -11,7 +11,7 @@ shift
 qemu=no
 if [ "${1:-}" = --qemu ]; then qemu=yes; shift; fi
 bed_need "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$TOP/ringvm" "$BUILD/netflood" \
-    "$TOP/obj/tiny/tiny.bzImage"
+    "$TOP/obj/tiny/tiny.bzImage" "/boot/initrd.img-$KVER"
 root=$BUILD/outer-root.$$
 rm -rf "$root"
 mkdir -p "$root/bin" "$root/lib/modules" "$root/rv/tiny" "$root/bed/cases" "$root/bed/host" \
@@ -29,6 +29,8 @@ cp "$TOP/ringvm" "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$BUILD/guest.stamp" "$
 cp "$BUILD/netflood" "$root/bed/"
 cp "$TOP"/tests/host/*.sh "$root/bed/host/"
 cp "$TOP"/obj/tiny/*.bzImage "$root/rv/tiny/"
+# Debian's own initramfs for the bed kernel (tests/bed/cases/examples.sh).
+cp "/boot/initrd.img-$KVER" "$root/rv/initrd.img"
 for f in "$@"; do cp "$f" "$root/bed/"; done
 
 # copy_bin FILE: a program and the shared libraries it links.

@@ -17,7 +17,7 @@ if [ "$mode" = direct ]; then
 	[ -w /dev/kvm ] || { echo "not ok - bed: /dev/kvm is not usable"; exit 1; }
 	RINGVM=$TOP/ringvm KERNEL=$BUILD/vmlinuz INITRD=$BUILD/guest.cpio.gz \
 	    STAMP=$(cat "$BUILD/guest.stamp") WORK=$BUILD/work NETFLOOD=$BUILD/netflood \
-	    TINY=$TOP/obj/tiny HOSTTESTS=$TOP/tests/host \
+	    TINY=$TOP/obj/tiny HOSTTESTS=$TOP/tests/host DEBIAN_INITRD=/boot/initrd.img-$KVER \
 	    "$TOP/tests/bed/run-cases.sh" "$@"
 	exit 0
 fi

@@ -460,16 +460,17 @@ static void test_check_files(void)
 	UNIT_OK(&u, check_dies(p, NULL, NULL, 16 * MIB, RV_EXIT_USAGE, msg),
 	    "kernel too big for RAM: exit 2");
 
-	/* Command line: 22 bytes of defaults, a space, then -a; the limit excludes the NUL. */
+	/* Command line: ringvm's defaults, a space, then -a; the limit excludes the NUL. */
 	m = good;
-	m.cmdline_size = 30;
+	m.cmdline_size = (uint32_t)strlen(X86_DEFAULT_CMDLINE) + 8;
 	p = mkkernel("cmd30", &m, 0);
-	UNIT_OK(&u, check_dies(p, NULL, "01234567", 64 * MIB, RV_EXIT_USAGE,
-	    "kernel command line is 31 bytes; this kernel accepts at most 30"),
+	snprintf(msg, sizeof(msg), "kernel command line is %u bytes; this kernel accepts at most %u",
+	    m.cmdline_size + 1, m.cmdline_size);
+	UNIT_OK(&u, check_dies(p, NULL, "01234567", 64 * MIB, RV_EXIT_USAGE, msg),
 	    "command line over cmdline_size: exit 2");
 	UNIT_OK(&u, check_ok(p, "0123456"), "command line of exactly cmdline_size is accepted");
 	memset(longa, 'a', sizeof(longa) - 1);
-	longa[65536 - 23] = '\0';
+	longa[65536 - 1 - strlen(X86_DEFAULT_CMDLINE)] = '\0';
 	UNIT_OK(&u, check_dies(k, NULL, longa, 64 * MIB, RV_EXIT_USAGE,
 	    "kernel command line is 65536 bytes; this kernel accepts at most 2047"),
 	    "64 KiB command line against cmdline_size 2047: exit 2");
@@ -597,7 +598,7 @@ static void test_load(void)
 	UNIT_OK(&u, bp->hdr.cmd_line_ptr == X86_CMDLINE_GPA && bp->ext_cmd_line_ptr == 0,
 	    "cmd_line_ptr");
 	cmd = gmem_ptr(&vm.mem, X86_CMDLINE_GPA, 64);
-	UNIT_OK(&u, cmd && !strcmp(cmd, "console=ttyS0 panic=-1 quiet"), "command line in memory");
+	UNIT_OK(&u, cmd && !strcmp(cmd, "console=ttyS0 sysctl.kernel.panic=-1 quiet"), "command line in memory");
 	UNIT_OK(&u, bp->hdr.ramdisk_image == vm.arch.initrd_gpa &&
 	    bp->hdr.ramdisk_size == sizeof(rd) && bp->ext_ramdisk_image == 0 &&
 	    bp->ext_ramdisk_size == 0, "ramdisk_image and ramdisk_size");

@@ -11,7 +11,17 @@
 #define BZIMAGE_HEAD_LEN 0x290
 
 /* ringvm's own kernel command line, before the user's -a text. */
-#define X86_DEFAULT_CMDLINE "console=ttyS0 panic=-1"
+/*
+ * ringvm's default kernel command line. A kernel panic must end ringvm
+ * promptly: pvpanic reports it (exit status 5) when the guest has the
+ * driver, and the panic timeout -1 makes the kernel reset at once when it
+ * has not (status 4). The timeout is set as the sysctl kernel.panic, not
+ * as panic=: a distribution initramfs (Debian's initramfs-tools) reads
+ * panic= too, and would then reboot instead of dropping to its rescue
+ * shell when it finds no root device. Linux applies sysctl.* parameters
+ * (5.8 and later) before it runs init, so a panic earlier than that waits.
+ */
+#define X86_DEFAULT_CMDLINE "console=ttyS0 sysctl.kernel.panic=-1"
 
 /*
  * bzimage_parse: check the first `head_len` bytes of a kernel file of
