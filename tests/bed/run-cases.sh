@@ -9,6 +9,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/caselib.sh"
 WORK=${WORK:-/tmp/rvbed}
 mkdir -p "$WORK"
+# A heartbeat on the console while cases run: the bed's watchdog kills an
+# outer VM after 120 s of silence (a wedged outer kernel), and a slow case
+# on a loaded machine (the UART flood, a boot) must not look like one.
+# Each case has its own timeout; the lines are not case results.
+# Only in the outer VM (RVBED_OUTER, set by outer-init): direct runs have no watchdog.
+if [ -n "${RVBED_OUTER:-}" ]; then
+	(while sleep 30; do echo "BED-ALIVE $(cut -d' ' -f1 /proc/uptime)"; done) &
+	heartbeat=$!
+	trap 'kill $heartbeat 2>/dev/null' EXIT
+fi
 for group; do
 	if [ "$group" = host ]; then
 		"${HOSTTESTS:-$here/host}/badinput.sh" "$RINGVM" "${TINY:-/rv/tiny}" "$WORK/badinput"

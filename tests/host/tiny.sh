@@ -54,7 +54,7 @@ for s in "TERM 15" "INT 2" "HUP 1"; do
 	result "sig${sig}_status_$want" "$why" err
 done
 
-# U1: the guest floods the UART (256 KiB, never looking at LSR) into a pipe
+# U1: the guest floods the UART (128 KiB, never looking at LSR) into a pipe
 # whose reader stalls. ringvm must not block or grow: it drops what the
 # bounded ring cannot hold, counts it, and still powers off with status 0.
 # The reader does not start until ringvm has said on stderr that it drops
@@ -74,7 +74,7 @@ xs=$(tr -cd x < out | wc -c)
 why=
 [ "$st" = 0 ] || why="status $st"
 [ -z "$why" ] && ! grep -q 'dropping guest output' err && why="ringvm never said it drops"
-[ -z "$why" ] && [ "$xs" -ge 262144 ] && why="all $xs bytes arrived: nothing was dropped, so nothing was bounded"
+[ -z "$why" ] && [ "$xs" -ge 131072 ] && why="all $xs bytes arrived: nothing was dropped, so nothing was bounded"
 [ -z "$why" ] && [ "$xs" -lt 16384 ] && why="only $xs bytes arrived"
 [ -z "$why" ] && ! grep -q 'output bytes dropped' err && why="no drop count on stderr"
 [ -z "$why" ] && ! grep -q '^done' out && why="the guest's final line (written with LSR polling) was lost"

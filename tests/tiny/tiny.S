@@ -3,7 +3,7 @@
  * enters it like a bzImage (64-bit boot protocol: %rsi = boot_params). It
  * reads "rvt=<mode>" from the kernel command line and acts out one mode:
  *   h  print a greeting and power off
- *   f  flood the UART with 256 KiB without looking at LSR, then "done", power off
+ *   f  flood the UART with 128 KiB without looking at LSR, then "done", power off
  *   u  hostile UART register writes (divisor 0, DLAB toggles, IER ping-pong), then "alive", power off
  *   e  echo UART input (polling LSR) until 'q', then power off
  *   r  reboot through the ACPI reset register
@@ -53,7 +53,7 @@ mode_h:
 	jmp poweroff
 
 mode_f:
-	mov $262144, %ecx
+	mov $131072, %ecx
 	mov $0x3f8, %dx
 	mov $'x', %al
 3:	out %al, %dx
