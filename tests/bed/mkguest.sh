@@ -28,6 +28,8 @@ for m in drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko \
 	*) cp "$src" "$root/lib/modules/" ;;
 	esac
 done
+# The raw TCP endpoint of the reassembly test, static like busybox.
+${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$root/bin/tcpooo" "$TOP/tests/guest/tcpooo.c"
 cp "$TOP/tests/guest/init" "$root/init"
 chmod 755 "$root/init"
 cp "$TOP"/tests/guest/*.sh "$TOP"/tests/guest/*.script "$root/tests/"
