@@ -28,6 +28,9 @@ for f in obj/fuzz/*; do
 	case " $TARGETS " in *" $n "*) ;; *) TARGETS="$TARGETS $n" ;; esac
 done
 
+# Leaks inside libslirp are not ours to fix here (tests/fuzz/lsan.supp).
+LSAN_OPTIONS=suppressions=$TOP/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}
+export LSAN_OPTIONS
 W=$(mktemp -d "${TMPDIR:-/tmp}/ringvm-fuzz.XXXXXX") || exit 1
 trap 'rm -rf "$W"' EXIT
 trap 'exit 130' INT TERM
