@@ -28,6 +28,8 @@
 #include "unit.h"
 
 #define MIB (1ull << 20)
+/* The default command line when there is no initrd (the check_dies cases below have none). */
+#define NOINITRD_DEFAULTS (X86_DEFAULT_CMDLINE " " X86_NOINITRD_CMDLINE)
 #define PAYLOAD 4096u		/* bytes of protected-mode code in the test image */
 
 static struct unit u = { .file = "boot" };
@@ -460,9 +462,12 @@ static void test_check_files(void)
 	UNIT_OK(&u, check_dies(p, NULL, NULL, 16 * MIB, RV_EXIT_USAGE, msg),
 	    "kernel too big for RAM: exit 2");
 
-	/* Command line: ringvm's defaults, a space, then -a; the limit excludes the NUL. */
+	/*
+	 * Command line: ringvm's defaults (no initrd here, so with panic=), a
+	 * space, then -a; the limit excludes the NUL.
+	 */
 	m = good;
-	m.cmdline_size = (uint32_t)strlen(X86_DEFAULT_CMDLINE) + 8;
+	m.cmdline_size = (uint32_t)strlen(NOINITRD_DEFAULTS) + 8;
 	p = mkkernel("cmd30", &m, 0);
 	snprintf(msg, sizeof(msg), "kernel command line is %u bytes; this kernel accepts at most %u",
 	    m.cmdline_size + 1, m.cmdline_size);
@@ -470,7 +475,7 @@ static void test_check_files(void)
 	    "command line over cmdline_size: exit 2");
 	UNIT_OK(&u, check_ok(p, "0123456"), "command line of exactly cmdline_size is accepted");
 	memset(longa, 'a', sizeof(longa) - 1);
-	longa[65536 - 1 - strlen(X86_DEFAULT_CMDLINE)] = '\0';
+	longa[65536 - 1 - strlen(NOINITRD_DEFAULTS)] = '\0';
 	UNIT_OK(&u, check_dies(k, NULL, longa, 64 * MIB, RV_EXIT_USAGE,
 	    "kernel command line is 65536 bytes; this kernel accepts at most 2047"),
 	    "64 KiB command line against cmdline_size 2047: exit 2");
@@ -598,7 +603,7 @@ static void test_load(void)
 	UNIT_OK(&u, bp->hdr.cmd_line_ptr == X86_CMDLINE_GPA && bp->ext_cmd_line_ptr == 0,
 	    "cmd_line_ptr");
 	cmd = gmem_ptr(&vm.mem, X86_CMDLINE_GPA, 64);
-	UNIT_OK(&u, cmd && !strcmp(cmd, "console=ttyS0 sysctl.kernel.panic=-1 quiet"), "command line in memory");
+	UNIT_OK(&u, cmd && !strcmp(cmd, "console=ttyS0 sysctl.kernel.panic=-1 quiet"), "command line in memory, with an initrd: no panic= that an initramfs would read");
 	UNIT_OK(&u, bp->hdr.ramdisk_image == vm.arch.initrd_gpa &&
 	    bp->hdr.ramdisk_size == sizeof(rd) && bp->ext_ramdisk_image == 0 &&
 	    bp->ext_ramdisk_size == 0, "ramdisk_image and ramdisk_size");
@@ -637,7 +642,8 @@ static void test_load(void)
 	    e820_is(&bp->e820_table[3], 4096 * MIB, 256 * MIB, 1), "e820: RAM above 4 GiB");
 	UNIT_OK(&u, bp->hdr.ramdisk_image == 0 && bp->hdr.ramdisk_size == 0, "no initrd: no ramdisk");
 	cmd = gmem_ptr(&vm.mem, X86_CMDLINE_GPA, 64);
-	UNIT_OK(&u, !strcmp(cmd, X86_DEFAULT_CMDLINE), "no -a: the default command line only");
+	UNIT_OK(&u, !strcmp(cmd, "console=ttyS0 sysctl.kernel.panic=-1 panic=-1"),
+	    "no -a, no initrd: the defaults and panic=-1 only");
 	free(vm.arch.cmdline);
 	pci_fini(&vm);
 	gmem_fini(&vm.mem);

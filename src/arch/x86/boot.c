@@ -132,10 +132,16 @@ static int boot_open(const char *what, const char *path, uint64_t *size)
 	return fd;
 }
 
-/* boot_cmdline: ringvm's defaults, then the user's text. */
+/*
+ * boot_cmdline: ringvm's defaults (with X86_NOINITRD_CMDLINE when there is no
+ * initrd), then the user's text. Exits 2 when the whole line is longer than
+ * `limit` (the kernel's cmdline_size) or than the room ringvm reserves.
+ */
 static char *boot_cmdline(const struct rv_config *cfg, uint32_t limit)
 {
-	size_t len = strlen(X86_DEFAULT_CMDLINE) + (cfg->append ? strlen(cfg->append) + 1 : 0);
+	const char *extra = cfg->initrd ? "" : " " X86_NOINITRD_CMDLINE;
+	size_t len = strlen(X86_DEFAULT_CMDLINE) + strlen(extra) +
+	    (cfg->append ? strlen(cfg->append) + 1 : 0);
 	char *s;
 
 	if (len > limit)
@@ -147,7 +153,7 @@ static char *boot_cmdline(const struct rv_config *cfg, uint32_t limit)
 	s = malloc(len + 1);
 	if (!s)
 		die(RV_EXIT_FAILURE, "malloc");
-	snprintf(s, len + 1, "%s%s%s", X86_DEFAULT_CMDLINE, cfg->append ? " " : "",
+	snprintf(s, len + 1, "%s%s%s%s", X86_DEFAULT_CMDLINE, extra, cfg->append ? " " : "",
 	    cfg->append ? cfg->append : "");
 	return s;
 }

@@ -10,17 +10,25 @@
 /* Bytes of the file bzimage_parse needs to see: the boot sector and setup header. */
 #define BZIMAGE_HEAD_LEN 0x290
 
-/* ringvm's own kernel command line, before the user's -a text. */
 /*
- * ringvm's default kernel command line. A kernel panic must end ringvm
- * promptly: pvpanic reports it (exit status 5) when the guest has the
- * driver, and the panic timeout -1 makes the kernel reset at once when it
- * has not (status 4). The timeout is set as the sysctl kernel.panic, not
- * as panic=: a distribution initramfs (Debian's initramfs-tools) reads
- * panic= too, and would then reboot instead of dropping to its rescue
- * shell when it finds no root device. Linux applies sysctl.* parameters
- * (5.8 and later) before it runs init, so a panic earlier than that waits.
+ * ringvm's default kernel command line, before the user's -a text. A guest
+ * kernel panic must end ringvm promptly. pvpanic reports it (exit status 5)
+ * when the guest has the driver: its panic notifier runs before the kernel
+ * looks at the panic timeout, so it needs no panic= at all. Without the
+ * driver, the panic timeout -1 makes the kernel reset at once (status 4)
+ * instead of halting for ever (Debian's CONFIG_PANIC_TIMEOUT is 0).
+ * With an initrd the timeout is given as the sysctl kernel.panic, not as
+ * panic=: a distribution initramfs (Debian's initramfs-tools) reads panic=
+ * from /proc/cmdline too, and would then reboot instead of dropping to its
+ * rescue shell when it finds no root device. Linux applies sysctl.*
+ * parameters (5.8 and later) just before it runs init.
  */
+/*
+ * Added after the defaults when there is no initrd: no initramfs can read
+ * panic= then, and a kernel that finds no root file system panics before
+ * the sysctl above applies (and before a modular pvpanic driver loads).
+ */
+#define X86_NOINITRD_CMDLINE "panic=-1"
 #define X86_DEFAULT_CMDLINE "console=ttyS0 sysctl.kernel.panic=-1"
 
 /*

@@ -19,6 +19,8 @@ t_cmdline_and_initrd() {
 	expect_status 0
 	# ringvm's defaults come first, the user's text after them, unchanged.
 	expect_line "$1" '^RINGVM-CMDLINE console=ttyS0 .* rvtest=hello rv.token=t0k3n-42'
+	# With an initrd, no bare panic= that a distribution initramfs would read.
+	no_line "$1" '^RINGVM-CMDLINE.* panic='
 	expect_line "$1" "^RINGVM-STAMP $STAMP\$"
 	# MemTotal (KiB) is most of the 512 MiB given.
 	kib=$(sed -n 's/^RINGVM-MEM \([0-9]*\).*/\1/p' "$1")
@@ -37,6 +39,26 @@ t_panic() {
 	expect_status 5
 	expect_line "$1" '^RINGVM-PANICKING'
 	expect_line "$1" 'guest kernel panicked'
+}
+
+# Without the pvpanic driver the panic timeout (the sysctl kernel.panic=-1
+# among ringvm's defaults) resets the guest at once; Debian's own default
+# would halt it for ever, and the run would end in the timeout's kill (137).
+t_panic_without_pvpanic() {
+	rv "$1" -a "quiet rvtest=panic rv.nopvpanic"
+	expect_status 4
+	expect_line "$1" '^RINGVM-PANICKING'
+	no_line "$1" 'guest kernel panicked'
+}
+
+# No initrd: the kernel finds no root file system and panics before init,
+# before any sysctl.* applies; the panic=-1 ringvm adds then makes it reset.
+t_no_initrd_panic() {
+	timeout -s KILL "$RV_TIMEOUT" "$RINGVM" -k "$KERNEL" -a quiet > "$1" 2>&1 < /dev/null
+	rv_status=$?
+	crlf "$1"
+	expect_status 4
+	expect_line "$1" 'Kernel panic - not syncing: VFS: Unable to mount root fs'
 }
 
 t_sigterm() {
