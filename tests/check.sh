@@ -77,6 +77,18 @@ section "guest tests (real Linux in the bed)"
 # The host group first: run.sh deals groups round-robin, and it is the longest.
 tests/bed/run.sh $bed_host $(cd tests/bed/cases && ls *.sh | sed 's/\.sh$//') 2>&1 | report
 
+section "demo"
+# The README's demo with a command reports, and exits with, that command's
+# own status (the guest's RINGVM-STATUS), not ringvm's.
+tests/bed/demo.sh 'exit 3' > "$W/demo" 2>&1
+st=$?
+if [ "$st" = 3 ] && grep -q '^demo: the command exited with status 3 (ringvm: 0)$' "$W/demo"; then
+	echo "ok - demo: make demo CMD='exit 3' reports and exits 3" | report
+else
+	echo "not ok - demo: make demo CMD='exit 3' reports and exits 3 (exit $st)" | report
+	tr -d '\r' < "$W/demo" | tail -n 15 | sed 's/^/#   /' | report
+fi
+
 pass=$(grep -c '^ok ' "$LOG")
 fail=$(grep -c '^not ok ' "$LOG")
 echo "$pass passed, $fail failed"

@@ -6,12 +6,14 @@
 # the command's own status, which the guest's init prints as RINGVM-STATUS
 # (ringvm's status says how the guest stopped: 0 when it powered off).
 # The command travels on the guest's kernel command line: no double quotes,
-# and it must fit there (about 1900 bytes with the defaults).
+# and it must fit there (at most 1900 bytes, refused beyond). `make demo`
+# prints that status too, but make itself exits 2 whenever the demo fails.
 # usage: demo.sh [COMMAND...]   (or CMD='command' in the environment, from make demo)
 set -eu
 . "$(dirname "$0")/common.sh"
 cmd="${*:-${CMD:-}}"
 case $cmd in *\"*) bed_die "the demo command may not contain double quotes" ;; esac
+[ ${#cmd} -le 1900 ] || bed_die "the demo command is ${#cmd} bytes; the kernel command line holds 1900"
 mode=$(bed_mode)
 if [ -n "$cmd" ]; then append="quiet rvcmd=\"$cmd\""; else append="quiet"; fi
 echo "demo: $mode mode; guest kernel $KVER; ${cmd:+command: $cmd; }Ctrl-A x quits" >&2
@@ -41,7 +43,7 @@ fi
 inner=$BUILD/demo-inner.sh
 cat > "$inner" <<INNER
 #!/bin/sh
-/rv/ringvm -k /rv/vmlinuz -i /rv/guest.cpio.gz -c 2 -m 512M -a '$append'
+/rv/ringvm -k /rv/vmlinuz -i /rv/guest.cpio.gz -c 2 -m 512M -a '$(printf '%s' "$append" | sed "s/'/'\\\\''/g")'
 echo "RINGVM-EXIT \$?"
 INNER
 chmod +x "$inner"
