@@ -10,7 +10,10 @@ set -eu
 BUILD_PKGS="gcc make pkg-config binutils linux-libc-dev libev-dev libslirp-dev
 libglib2.0-dev libfdt-dev liburing-dev"
 TEST_PKGS="mandoc clang libclang-rt-dev bsdutils procps"
-BED_PKGS="linux-image-amd64 busybox-static qemu-system-x86 cpio lz4 xz-utils gzip e2fsprogs"
+# initramfs-tools makes /boot/initrd.img for the README's Debian example; iproute2
+# gives the man page's TAP example its `ip tuntap`.
+BED_PKGS="linux-image-amd64 initramfs-tools busybox-static qemu-system-x86 cpio lz4 xz-utils
+gzip e2fsprogs iproute2"
 PKGS=$(echo $BUILD_PKGS $TEST_PKGS $BED_PKGS)
 
 missing=

@@ -29,8 +29,12 @@ cp "$TOP/ringvm" "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$BUILD/guest.stamp" "$
 cp "$BUILD/netflood" "$root/bed/"
 cp "$TOP"/tests/host/*.sh "$root/bed/host/"
 cp "$TOP"/obj/tiny/*.bzImage "$root/rv/tiny/"
-# Debian's own initramfs for the bed kernel (tests/bed/cases/examples.sh).
+# The README's and man page's examples (tests/bed/cases/examples.sh), and
+# Debian's own initramfs for the bed kernel, linked as a Debian system does.
+"$TOP/tests/docex.sh" "$TOP/README.md" "$TOP/man/ringvm.1" > "$root/bed/examples.txt"
 cp "/boot/initrd.img-$KVER" "$root/rv/initrd.img"
+ln -s rv/vmlinuz "$root/vmlinuz"
+ln -s rv/initrd.img "$root/initrd.img"
 for f in "$@"; do cp "$f" "$root/bed/"; done
 
 # copy_bin FILE: a program and the shared libraries it links.
@@ -49,6 +53,12 @@ copy_bin "$(command -v e2fsck || echo /sbin/e2fsck)" /sbin/e2fsck
 # runs ringvm as another user (tests/host/badinput.sh).
 copy_bin "$(command -v script || echo /usr/bin/script)" /usr/bin/script
 copy_bin "$(command -v setpriv || echo /usr/bin/setpriv)" /usr/bin/setpriv
+# iproute2's ip for the man page's TAP example (busybox ip has no tuntap),
+# and dash to run the examples in: Debian's /bin/sh, and unlike busybox sh
+# it runs the ip found on PATH rather than busybox's own applet.
+mkdir -p "$root/usr/sbin"
+copy_bin "$(command -v ip || echo /sbin/ip)" /usr/sbin/ip
+copy_bin "$(command -v dash || echo /bin/dash)" /usr/bin/dash
 if [ $qemu = yes ]; then
 	copy_bin "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64
 	# The firmware -M microvm and -M pc load, from QEMU's search path.

@@ -15,9 +15,10 @@ echo "# bed: mode $mode (kernel $KVER)"
 
 if [ "$mode" = direct ]; then
 	[ -w /dev/kvm ] || { echo "not ok - bed: /dev/kvm is not usable"; exit 1; }
+	"$TOP/tests/docex.sh" "$TOP/README.md" "$TOP/man/ringvm.1" > "$BUILD/examples.txt"
 	RINGVM=$TOP/ringvm KERNEL=$BUILD/vmlinuz INITRD=$BUILD/guest.cpio.gz \
 	    STAMP=$(cat "$BUILD/guest.stamp") WORK=$BUILD/work NETFLOOD=$BUILD/netflood \
-	    TINY=$TOP/obj/tiny HOSTTESTS=$TOP/tests/host DEBIAN_INITRD=/boot/initrd.img-$KVER \
+	    TINY=$TOP/obj/tiny HOSTTESTS=$TOP/tests/host EXAMPLES=$BUILD/examples.txt \
 	    "$TOP/tests/bed/run-cases.sh" "$@"
 	exit 0
 fi

@@ -1,94 +1,104 @@
-# examples.sh: every command README.md and man/ringvm.1 EXAMPLES show runs
-# here with the output or status they show (issue 15). KERNEL and INITRD
-# are the kernel and initramfs `make demo` builds (the examples' vmlinuz and
-# initrd.img); DEBIAN_INITRD is Debian's own initramfs for the same kernel.
-# Lines are checked in the order shown; the guest's boot messages between
-# them are allowed.
+# examples.sh: every example README.md and man/ringvm.1 EXAMPLES show runs
+# as shown (issue 15). EXAMPLES is their text, extracted by tests/docex.sh
+# ("@ FILE:LINE", then the block's lines). Each block runs in a fresh
+# directory, as root, in one dash (Debian's sh; busybox sh would run its own
+# applets before the PATH's programs), with stdin from /dev/null: "$ " and "# "
+# lines (and their "\" continuations) are its commands; every other line is
+# output that must appear, whole, in the order shown, in the block's output
+# (stdout and stderr; the guest's boot messages may come between them). A
+# command must exit 0 unless the next command shows its status ($?).
+# In the directory, `ringvm` (also on PATH), build/bed/vmlinuz and
+# build/bed/guest.cpio.gz, vmlinuz and initrd.img are the ones under test;
+# /vmlinuz and /initrd.img are Debian's (mkouter.sh links them in the outer VM).
 
-# in_order OUT LINE...: each LINE is a whole line of OUT, after the previous one.
+# in_order OUT EXPECTED: each line of EXPECTED is a whole line of OUT, after the previous one.
 in_order() {
-	_f=$1
-	shift
-	awk -v want="$(printf '%s\n' "$@")" '
-		BEGIN { n = split(want, w, "\n"); i = 1 }
-		i <= n && $0 == w[i] { i++ }
-		END { exit !(i > n) }' "$_f" || fail "lines '$*' not all found, in this order"
+	awk 'NR == FNR { w[++n] = $0; next }
+		i < n && $0 == w[i + 1] { i++ }
+		END { if (i < n) { print w[i + 1]; exit 1 } }' "$2" "$1"
 }
 
-# README: one command on 2 vCPUs and 1 GiB, its output, status 0.
-t_readme_command() {
-	rv "$1" -c 2 -m 1G -a 'quiet rvcmd="uname -s"'
-	expect_status 0
-	in_order "$1" "Linux" "RINGVM-STATUS 0"
+# ex_split BLOCK DIR: write DIR/script (the commands, each followed by a
+# record of its status on fd 3, with $? restored) and DIR/expected.
+ex_split() {
+	awk -v dir="$2" '
+		function flush() {
+			if (cmd == "") return
+			nc++
+			print cmd > (dir "/script")
+			printf "__s=$?; echo \"%d $__s\" >&3; (exit $__s)\n", nc > (dir "/script")
+			printf "%d %s\n", nc, (cmd ~ /\$\?/) ? "shows" : "-" > (dir "/cmds")
+			cmd = ""
+		}
+		cont { cmd = cmd "\n" $0; cont = /\\$/; next }
+		/^[$#] / { flush(); cmd = substr($0, 3); cont = /\\$/; next }
+		{ flush(); print > (dir "/expected") }
+		END { flush() }' "$1"
+	touch "$2/expected"
 }
 
-# README and man: commands through a pipe; the log holds their output once.
-t_readme_pipe() {
-	printf 'uname -s\npoweroff -f\n' |
-	    timeout -s KILL "$RV_TIMEOUT" "$RINGVM" -k "$KERNEL" -i "$INITRD" -a quiet > "$1" 2>&1
-	rv_status=$?
-	crlf "$1"
-	expect_status 0
-	n=$(grep -c Linux "$1")
-	[ "$n" = 1 ] || fail "grep -c Linux log gives $n, the README shows 1"
+# ex_statuses DIR: every command exited 0, or the next one shows its status.
+ex_statuses() {
+	awk 'NR == FNR { shows[$1] = ($2 == "shows"); n = $1; next }
+		{ st[$1] = $2 }
+		END {
+			for (i = 1; i <= n; i++) {
+				if (!(i in st)) { print "command " i " did not finish"; exit 1 }
+				if (st[i] != 0 && !shows[i + 1]) {
+					print "command " i " exited " st[i] ", and no later command shows it"
+					exit 1
+				}
+			}
+		}' "$1/cmds" "$1/status"
 }
 
-# README: two disks, the second read-only, and a port forward.
-t_readme_disks_and_forward() {
-	rm -f "$WORK/disk.img" "$WORK/data.img"
-	truncate -s 64M "$WORK/disk.img" "$WORK/data.img"
-	rv "$1" -d "$WORK/disk.img" -d "$WORK/data.img,ro" -n user,hostfwd=tcp::2222-:22 \
-	    -a 'quiet rvcmd="ls /sys/block"'
-	expect_status 0
-	in_order "$1" "vda  vdb" "RINGVM-STATUS 0"
+# ex_run OUT WHERE BLOCK: run one example; on failure, say where it is.
+ex_run() {
+	d=$WORK/example.$$
+	rm -rf "$d"
+	mkdir -p "$d/build/bed"
+	ln -s "$RINGVM" "$d/ringvm"
+	ln -s "$KERNEL" "$d/vmlinuz"
+	ln -s "$INITRD" "$d/initrd.img"
+	ln -s "$KERNEL" "$d/build/bed/vmlinuz"
+	ln -s "$INITRD" "$d/build/bed/guest.cpio.gz"
+	ex_split "$3" "$d"
+	runs=$(grep -c ringvm "$d/script")
+	echo "# $2" >> "$1"
+	(cd "$d" && USER=${USER:-$(id -u)} PATH="$d:/usr/sbin:$PATH" \
+	    timeout -s KILL $((RV_TIMEOUT * (runs + 1))) "$(command -v dash || echo sh)" ./script \
+	    > "$d/out" 2>&1 3> "$d/status" < /dev/null)
+	# The man page's TAP example creates tap0; leave no interface behind.
+	if grep -q 'tuntap add tap0' "$d/script"; then ip link del tap0 2> /dev/null; fi
+	crlf "$d/out"
+	cat "$d/out" >> "$1"
+	if ! why=$(ex_statuses "$d"); then
+		fail "$2: $why"
+	elif ! line=$(in_order "$d/out" "$d/expected"); then
+		fail "$2: the output lacks '$line' (in the order shown)"
+	fi
+	rm -rf "$d"
 }
 
-# man: the same with serial=data1 on the read-only disk, which the guest sees.
-t_man_disks_serial() {
-	rm -f "$WORK/root.img" "$WORK/data.img"
-	truncate -s 64M "$WORK/root.img" "$WORK/data.img"
-	rv "$1" -d "$WORK/root.img" -d "$WORK/data.img,ro,serial=data1" \
-	    -n user,hostfwd=tcp::2222-:22 -a 'quiet rvcmd="ls /sys/block"'
-	expect_status 0
-	in_order "$1" "vda  vdb" "RINGVM-STATUS 0"
+# ex_all OUT PREFIX: run every example whose "@ " line starts with PREFIX;
+# there must be at least one.
+ex_all() {
+	n=0
+	blk=$WORK/example-block.$$
+	for at in $(sed -n "s|^@ \\($2[^ ]*\\)\$|\\1|p" "$EXAMPLES"); do
+		awk -v at="@ $at" '$0 == at { on = 1; next } /^@ / { on = 0 } on' "$EXAMPLES" > "$blk"
+		ex_run "$1" "$at" "$blk"
+		n=$((n + 1))
+	done
+	rm -f "$blk"
+	[ "$n" -gt 0 ] || fail "no examples from $2 in $EXAMPLES"
+	echo "# $n examples from $2" >> "$1"
 }
 
-# README: Debian's own initramfs with no root device stops in its rescue
-# shell (ringvm's defaults must not make it reboot); poweroff -f gives 0.
-t_readme_debian_initramfs() {
-	printf 'poweroff -f\n' |
-	    timeout -s KILL "$RV_TIMEOUT" "$RINGVM" -k "$KERNEL" -i "$DEBIAN_INITRD" -c 2 -m 1G -a quiet \
-	    > "$1" 2>&1
-	rv_status=$?
-	crlf "$1"
-	expect_status 0
-	expect_line "$1" '\(initramfs\)'
+t_readme() {
+	ex_all "$1" README.md
 }
 
-# man: a TAP interface (created with busybox tunctl: the bed has no iproute2 tuntap).
-t_man_tap() {
-	busybox tunctl -t tap0 > /dev/null || { fail "cannot create tap0"; return; }
-	ip link set tap0 up
-	rv "$1" -n tap,ifname=tap0 -a 'quiet rvcmd="cat /sys/class/net/eth0/address"'
-	busybox tunctl -d tap0 > /dev/null
-	expect_status 0
-	in_order "$1" "52:54:00:12:34:56" "RINGVM-STATUS 0"
-}
-
-# man: act on how the guest stopped: clean, and (not shown) a panic.
-t_man_case() {
-	rv "$1" -a 'quiet rvcmd=true'
-	got=$(case $rv_status in 0) echo clean;; 5) echo panic;; *) echo other;; esac)
-	[ "$got" = clean ] || fail "the case statement says '$got' (status $rv_status), the man page shows clean"
-	rv "$1.p" -a "quiet rvtest=panic"
-	got=$(case $rv_status in 0) echo clean;; 5) echo panic;; *) echo other;; esac)
-	[ "$got" = panic ] || fail "a panicking guest gives '$got' (status $rv_status)"
-}
-
-# man: --check refuses a bad spec with exit 2, no KVM needed.
-t_man_check() {
-	"$RINGVM" --check -k "$KERNEL" -i "$INITRD" -n user,sockets=0 > "$1" 2>&1
-	rv_status=$?
-	expect_status 2
-	in_order "$1" "ringvm: net 'user,sockets=0': sockets '0': expected a number from 1 to 4096"
+t_man_page() {
+	ex_all "$1" man/ringvm.1
 }
