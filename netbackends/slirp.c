@@ -120,7 +120,7 @@ struct user {
 };
 
 
-static uint64_t user_now_ms(void);
+static uint64_t user_now_ms(const struct user *u);
 
 /* --- the RX queue (slirp to guest) --- */
 
@@ -163,7 +163,7 @@ static ssize_t user_send_packet(const void *buf, size_t len, void *opaque)
 		return (ssize_t)len;
 	}
 	/* The guard follows the host side too: a reset or FIN ends a connection. */
-	tcp_guard_host(&u->guard, buf, len, user_now_ms());
+	tcp_guard_host(&u->guard, buf, len, user_now_ms(u));
 	if (u->rx_on && u->q_count == 0 && user_deliver(u, buf, len))
 		return (ssize_t)len;
 	/* The caps are what keeps a flood the guest never drains from growing (N7). */
@@ -218,10 +218,14 @@ static int64_t user_clock_ns(void *opaque)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* user_now_ms: the same clock in milliseconds, for the TCP guard. */
-static uint64_t user_now_ms(void)
+/*
+ * user_now_ms: the loop's time of this iteration in milliseconds, for the
+ * TCP guard, which asks for every frame each way: libev keeps it, so no
+ * clock read per frame (its timeouts are minutes; a loop iteration is not).
+ */
+static uint64_t user_now_ms(const struct user *u)
 {
-	return (uint64_t)user_clock_ns(NULL) / 1000000;
+	return (uint64_t)(ev_now(u->nb->ev) * 1000.);
 }
 
 static void user_on_timer(struct ev_loop *ev, ev_timer *w, int revents)
@@ -818,7 +822,7 @@ static int user_send(struct net_backend *nb, const struct iovec *iov, int iovcnt
 	 * them on each insert (issue 14, C1): the guard passes a few per
 	 * connection.
 	 */
-	if (!tcp_guard_guest(&u->guard, u->tx_buf, len, user_now_ms())) {
+	if (!tcp_guard_guest(&u->guard, u->tx_buf, len, user_now_ms(u))) {
 		user_flows_input_done(&u->flows);
 		nb->stats.tx_dropped++;
 		log_guest(&u->guard_log, "user: guest TCP segment dropped (out of order beyond "

@@ -7,9 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipframe.h"
 #include "slirp_flows.h"
-
-#define ETH_HLEN 14
 
 void user_flows_init(struct user_flows *fl, unsigned cap)
 {
@@ -34,42 +33,31 @@ void user_flows_fini(struct user_flows *fl)
  */
 static bool user_flows_classify(const uint8_t *f, size_t len, struct user_flow_key *key)
 {
-	size_t ip = ETH_HLEN, l4, hl;
-	uint8_t proto;
+	struct ipframe ip;
+	const uint8_t *l4;
 
 	memset(key, 0, sizeof(*key));
-	if (len < ETH_HLEN + 20)
+	if (!ipframe_parse(f, len, &ip))
 		return false;
-	if (f[12] == 0x08 && f[13] == 0x00 && (f[ip] >> 4) == 4) {
-		hl = (size_t)(f[ip] & 15) * 4;
-		proto = f[ip + 9];
-		key->af = 4;
-		memcpy(key->addr, f + ip + 12, 4);
-		l4 = ip + hl;
-	} else if (f[12] == 0x86 && f[13] == 0xdd && len >= ETH_HLEN + 40 && (f[ip] >> 4) == 6) {
-		proto = f[ip + 6];
-		key->af = 6;
-		memcpy(key->addr, f + ip + 8, 16);
-		l4 = ip + 40;
-	} else {
-		return false;
-	}
-	key->proto = proto;
-	switch (proto) {
+	l4 = f + ip.l4;
+	key->af = ip.af;
+	key->proto = ip.proto;
+	memcpy(key->addr, ip.src, ip.af == 4 ? 4 : 16);
+	switch (ip.proto) {
 	case 6:
 		/* A SYN without ACK asks libslirp to connect: a new socket. */
-		if (l4 + 14 > len || (f[l4 + 13] & 0x12) != 0x02)
+		if (ip.l4len < 20 || (l4[13] & 0x12) != 0x02)
 			return false;
-		key->port = (uint16_t)(f[l4] << 8 | f[l4 + 1]);
+		key->port = (uint16_t)(l4[0] << 8 | l4[1]);
 		return true;
 	case 17:
-		if (l4 + 8 > len)
+		if (ip.l4len < 8)
 			return false;
-		key->port = (uint16_t)(f[l4] << 8 | f[l4 + 1]);
+		key->port = (uint16_t)(l4[0] << 8 | l4[1]);
 		return true;
 	case 1:
 		/* An IPv4 echo request: libslirp opens a ping socket for each. */
-		return key->af == 4 && l4 + 8 <= len && f[l4] == 8;
+		return ip.af == 4 && ip.l4len >= 8 && l4[0] == 8;
 	default:
 		return false;
 	}

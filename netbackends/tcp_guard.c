@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipframe.h"
 #include "tcp_guard.h"
 
 #define TH_FIN 0x01
 #define TH_SYN 0x02
 #define TH_RST 0x04
-#define ETH_HLEN 14
 
 /* One parsed TCP segment. */
 struct tcp_seg {
@@ -40,59 +40,25 @@ static bool seq_after(uint32_t a, uint32_t b)
 	return (int32_t)(a - b) > 0;
 }
 
-/*
- * tcp_guard_parse: a TCP segment over IPv4 or IPv6 (no extension headers,
- * which libslirp does not follow either) whose headers lie inside the
- * frame. Anything else is not the guard's business: libslirp drops what it
- * cannot parse.
- */
+/* tcp_guard_parse: a TCP segment whose headers lie inside the frame (ipframe.h). */
 static bool tcp_guard_parse(const uint8_t *f, size_t len, struct tcp_seg *s)
 {
-	size_t ip = ETH_HLEN, l4, plen, doff;
+	struct ipframe ip;
+	size_t doff;
 
-	if (len < ETH_HLEN)
+	if (!ipframe_parse(f, len, &ip) || ip.proto != 6 || ip.l4len < 20)
 		return false;
-	switch (be16(f + 12)) {
-	case 0x0800: {
-		size_t hl, tot;
-
-		if (len < ip + 20 || (f[ip] >> 4) != 4 || f[ip + 9] != 6)
-			return false;
-		hl = (size_t)(f[ip] & 15) * 4;
-		tot = be16(f + ip + 2);
-		if (hl < 20 || tot < hl || ip + tot > len)
-			return false;
-		s->af = 4;
-		s->src = f + ip + 12;
-		s->dst = f + ip + 16;
-		l4 = ip + hl;
-		plen = tot - hl;
-		break;
-	}
-	case 0x86dd:
-		if (len < ip + 40 || (f[ip] >> 4) != 6 || f[ip + 6] != 6)
-			return false;
-		plen = be16(f + ip + 4);
-		if (ip + 40 + plen > len)
-			return false;
-		s->af = 6;
-		s->src = f + ip + 8;
-		s->dst = f + ip + 24;
-		l4 = ip + 40;
-		break;
-	default:
+	doff = (size_t)(f[ip.l4 + 12] >> 4) * 4;
+	if (doff < 20 || doff > ip.l4len)
 		return false;
-	}
-	if (plen < 20)
-		return false;
-	doff = (size_t)(f[l4 + 12] >> 4) * 4;
-	if (doff < 20 || doff > plen)
-		return false;
-	s->sport = be16(f + l4);
-	s->dport = be16(f + l4 + 2);
-	s->seq = be32(f + l4 + 4);
-	s->flags = f[l4 + 13];
-	s->span = (uint32_t)(plen - doff) + !!(s->flags & TH_SYN) + !!(s->flags & TH_FIN);
+	s->af = ip.af;
+	s->src = ip.src;
+	s->dst = ip.dst;
+	s->sport = be16(f + ip.l4);
+	s->dport = be16(f + ip.l4 + 2);
+	s->seq = be32(f + ip.l4 + 4);
+	s->flags = f[ip.l4 + 13];
+	s->span = (uint32_t)(ip.l4len - doff) + !!(s->flags & TH_SYN) + !!(s->flags & TH_FIN);
 	return true;
 }
 

@@ -14,7 +14,7 @@ endif
 # libslirp's parsers (HOSTILE.md N9), with restrict=on.
 FUZZ_BIN += obj/fuzz/fuzz_slirp
 obj/fuzz/fuzz_slirp: FUZZ_FLAGS += -Inetbackends
-obj/fuzz/fuzz_slirp: tests/fuzz/fuzz_slirp.c netbackends/slirp.c netbackends/slirp_opts.c netbackends/tcp_guard.c netbackends/slirp_flows.c \
+obj/fuzz/fuzz_slirp: tests/fuzz/fuzz_slirp.c netbackends/slirp.c netbackends/slirp_opts.c netbackends/tcp_guard.c netbackends/ipframe.c netbackends/slirp_flows.c \
 	src/log.c $(HEADERS)
 ifneq ($(FUZZ_CC),)
 fuzz: obj/fuzz/fuzz_slirp

@@ -18,7 +18,7 @@ obj/tests/test_bus: obj/tests/unit/test_bus.o obj/src/bus.o $(UNIT_COMMON)
 UNIT_BIN += obj/tests/test_cli
 obj/tests/test_cli: obj/tests/unit/test_cli.o obj/src/cli.o \
 	obj/devices/virtio_blk.o obj/devices/virtio_net.o obj/netbackends/tap.o \
-	obj/netbackends/slirp.o obj/netbackends/slirp_opts.o obj/netbackends/tcp_guard.o obj/netbackends/slirp_flows.o obj/netbackends/none.o \
+	obj/netbackends/slirp.o obj/netbackends/slirp_opts.o obj/netbackends/tcp_guard.o obj/netbackends/ipframe.o obj/netbackends/slirp_flows.o obj/netbackends/none.o \
 	obj/src/kvmdev.o obj/src/disk.o obj/src/virtio_pci.o obj/src/kick.o obj/src/virtq.o \
 	obj/src/pci.o obj/src/msix.o obj/src/irq.o obj/src/gmem.o obj/src/bus.o \
 	obj/src/arch/x86/aml.o $(UNIT_STUB_VM) $(UNIT_COMMON)
