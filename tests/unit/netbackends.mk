@@ -2,19 +2,19 @@
 # parsing, "none", slirp ("user") through its ops with the bounded RX queue,
 # and TAP when /dev/net/tun and root are available. No KVM, no stubs needed.
 UNIT_BIN += obj/tests/test_netbackends
-obj/tests/test_netbackends: obj/tests/unit/test_netbackends.o obj/netbackends/slirp.o obj/netbackends/slirp_opts.o obj/netbackends/tcp_guard.o obj/netbackends/ipframe.o obj/netbackends/slirp_flows.o \
+obj/tests/test_netbackends: obj/tests/unit/test_netbackends.o obj/tests/unit/gframe.o obj/netbackends/slirp.o obj/netbackends/slirp_opts.o obj/netbackends/tcp_guard.o obj/netbackends/ipframe.o obj/netbackends/slirp_flows.o \
 	obj/netbackends/none.o obj/netbackends/tap.o $(UNIT_COMMON)
 
 # test_tcp_guard: the guard alone, then the reassembly attack on the real
 # user backend and libslirp.
 UNIT_BIN += obj/tests/test_tcp_guard
-obj/tests/test_tcp_guard: obj/tests/unit/test_tcp_guard.o obj/netbackends/slirp.o \
+obj/tests/test_tcp_guard: obj/tests/unit/test_tcp_guard.o obj/tests/unit/gframe.o obj/netbackends/slirp.o \
 	obj/netbackends/slirp_opts.o obj/netbackends/tcp_guard.o obj/netbackends/ipframe.o obj/netbackends/slirp_flows.o $(UNIT_COMMON)
 
 # test_slirp_flows: the guest's host-socket cap and the cost of iterations
 # slirp did not cause; libslirp's fill and poll are counted through --wrap.
 UNIT_BIN += obj/tests/test_slirp_flows
 obj/tests/test_slirp_flows: LDFLAGS += -Wl,--wrap=slirp_pollfds_fill,--wrap=slirp_pollfds_poll
-obj/tests/test_slirp_flows: obj/tests/unit/test_slirp_flows.o obj/netbackends/slirp.o \
+obj/tests/test_slirp_flows: obj/tests/unit/test_slirp_flows.o obj/tests/unit/gframe.o obj/netbackends/slirp.o \
 	obj/netbackends/slirp_opts.o obj/netbackends/tcp_guard.o obj/netbackends/ipframe.o obj/netbackends/slirp_flows.o \
 	$(UNIT_COMMON)

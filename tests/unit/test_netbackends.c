@@ -30,6 +30,7 @@
 
 #include <ev.h>
 
+#include "gframe.h"
 #include "netbackend.h"
 #include "unit.h"
 
@@ -158,106 +159,6 @@ static void spin(struct ev_loop *ev, unsigned n)
 
 /* --- frames a guest would send --- */
 
-static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
-
-static uint16_t csum(const void *p, size_t len, uint32_t sum)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)b[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void eth(uint8_t *f, const uint8_t *dst, uint16_t type)
-{
-	memcpy(f, dst, 6);
-	memcpy(f + 6, guest_mac, 6);
-	put16(f + 12, type);
-}
-
-static size_t arp_request(uint8_t *f, const char *target)
-{
-	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-
-	memset(f, 0, 60);
-	eth(f, bcast, 0x0806);
-	put16(f + 14, 1);
-	put16(f + 16, 0x0800);
-	f[18] = 6;
-	f[19] = 4;
-	put16(f + 20, 1);
-	memcpy(f + 22, guest_mac, 6);
-	inet_pton(AF_INET, "10.0.2.15", f + 28);
-	inet_pton(AF_INET, target, f + 38);
-	return 60;
-}
-
-/* arp_reply: the guest answers slirp's "who has 10.0.2.15". */
-static size_t arp_reply(uint8_t *f)
-{
-	static const uint8_t host_mac[6] = { 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02 };
-
-	memset(f, 0, 60);
-	eth(f, host_mac, 0x0806);
-	put16(f + 14, 1);
-	put16(f + 16, 0x0800);
-	f[18] = 6;
-	f[19] = 4;
-	put16(f + 20, 2);
-	memcpy(f + 22, guest_mac, 6);
-	inet_pton(AF_INET, "10.0.2.15", f + 28);
-	memcpy(f + 32, host_mac, 6);
-	inet_pton(AF_INET, "10.0.2.2", f + 38);
-	return 60;
-}
-
-/* ipv4: a header for `payload` bytes; returns the header length. */
-static size_t ipv4(uint8_t *ip, uint8_t proto, const char *src, const char *dst, size_t payload)
-{
-	memset(ip, 0, 20);
-	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(20 + payload));
-	ip[8] = 64;
-	ip[9] = proto;
-	inet_pton(AF_INET, src, ip + 12);
-	inet_pton(AF_INET, dst, ip + 16);
-	put16(ip + 10, csum(ip, 20, 0));
-	return 20;
-}
-
-static size_t icmp_echo(uint8_t *f, const char *dst, uint16_t seq, size_t payload)
-{
-	uint8_t *ic = f + 34;
-	static const uint8_t host_mac[6] = { 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02 };
-
-	eth(f, host_mac, 0x0800);
-	ipv4(f + 14, 1, "10.0.2.15", dst, 8 + payload);
-	memset(ic, 0, 8 + payload);
-	ic[0] = 8;
-	put16(ic + 4, 0x1234);
-	put16(ic + 6, seq);
-	for (size_t i = 0; i < payload; i++)
-		ic[8 + i] = (uint8_t)i;
-	put16(ic + 2, csum(ic, 8 + payload, 0));
-	return 34 + 8 + payload;
-}
-
 static size_t dhcp_discover(uint8_t *f)
 {
 	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -265,46 +166,24 @@ static size_t dhcp_discover(uint8_t *f)
 	uint8_t *ud = f + 34, *bp = f + 42;
 
 	memset(f, 0, 42 + bootp);
-	eth(f, bcast, 0x0800);
-	ipv4(f + 14, 17, "0.0.0.0", "255.255.255.255", 8 + bootp);
-	put16(ud, 68);
-	put16(ud + 2, 67);
-	put16(ud + 4, (uint16_t)(8 + bootp));	/* checksum 0: none */
+	gframe_eth(f, bcast, 0x0800);
+	gframe_ipv4(f + 14, 17, "0.0.0.0", "255.255.255.255", 8 + bootp);
+	gframe_put16(ud, 68);
+	gframe_put16(ud + 2, 67);
+	gframe_put16(ud + 4, (uint16_t)(8 + bootp));	/* checksum 0: none */
 	bp[0] = 1;
 	bp[1] = 1;
 	bp[2] = 6;
 	memcpy(bp + 4, "\xde\xad\xbe\xef", 4);
-	memcpy(bp + 28, guest_mac, 6);
+	memcpy(bp + 28, gframe_guest_mac, 6);
 	memcpy(bp + 236, "\x63\x82\x53\x63\x35\x01\x01\xff", 8);
 	return 42 + bootp;
 }
 
+/* tcp_syn: the guest opens a connection to dst:dport from sport. */
 static size_t tcp_syn(uint8_t *f, const char *dst, uint16_t sport, uint16_t dport)
 {
-	static const uint8_t host_mac[6] = { 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02 };
-	uint8_t *t = f + 34, pseudo[12];
-
-	eth(f, host_mac, 0x0800);
-	ipv4(f + 14, 6, "10.0.2.15", dst, 20);
-	memset(t, 0, 20);
-	put16(t, sport);
-	put16(t + 2, dport);
-	memcpy(t + 4, "\x00\x00\x10\x00", 4);
-	t[12] = 5 << 4;
-	t[13] = 0x02;		/* SYN */
-	put16(t + 14, 65535);
-	memcpy(pseudo, f + 26, 8);
-	pseudo[8] = 0;
-	pseudo[9] = 6;
-	put16(pseudo + 10, 20);
-	{
-		uint8_t all[32];
-
-		memcpy(all, pseudo, 12);
-		memcpy(all + 12, t, 20);
-		put16(t + 16, csum(all, 32, 0));
-	}
-	return 54;
+	return gframe_tcp(f, "10.0.2.15", sport, dst, dport, 0x1000, 0, 0x02, 0);
 }
 
 /* is_tcp: frame i is TCP from sport with all of `flags` set. */
@@ -312,8 +191,8 @@ static bool is_tcp(const struct cap *c, unsigned i, uint16_t sport, uint8_t flag
 {
 	const uint8_t *f = c->buf[i];
 
-	return c->len[i] >= 54 && get16(f + 12) == 0x0800 && f[23] == 6 &&
-	    get16(f + 34) == sport && (f[47] & flags) == flags;
+	return c->len[i] >= 54 && gframe_get16(f + 12) == 0x0800 && f[23] == 6 &&
+	    gframe_get16(f + 34) == sport && (f[47] & flags) == flags;
 }
 
 /* --- none --- */
@@ -330,7 +209,7 @@ static void test_none(void)
 	UNIT_OK(&u, r == 0 && nb.vnet_hdr_len == 0, "none: opens with no options");
 	UNIT_OK(&u, !strcmp(net_none_ops.name, "none") && net_none_ops.set_offload == NULL,
 	    "none: named none, no offloads");
-	arp_request(f, "10.0.2.2");
+	gframe_arp_request(f, "10.0.2.2");
 	r = nb_send(&nb, f, sizeof(f)) | nb_send(&nb, f, sizeof(f));
 	nb.ops->rx_resume(&nb);
 	UNIT_OK(&u, r == 0 && nb.stats.tx_dropped == 2 && nb.stats.tx_frames == 0 && c.calls == 0,
@@ -427,11 +306,11 @@ static void test_user_answers(struct ev_loop *ev)
 	r = nb_open(&nb, &net_user_ops, ev, "", &c, err, sizeof(err));
 	UNIT_OK(&u, r == 0, "user: opens with defaults");
 	nb.ops->rx_resume(&nb);
-	nb_send(&nb, f, arp_request(f, "10.0.2.2"));
+	nb_send(&nb, f, gframe_arp_request(f, "10.0.2.2"));
 	o = c.n ? c.buf[0] : NULL;
 	inet_pton(AF_INET, "10.0.2.2", ip);
-	UNIT_OK(&u, c.n == 1 && c.len[0] >= 42 && get16(o + 12) == 0x0806 && get16(o + 20) == 2 &&
-	    !memcmp(o + 28, ip, 4) && !memcmp(o + 32, guest_mac, 6),
+	UNIT_OK(&u, c.n == 1 && c.len[0] >= 42 && gframe_get16(o + 12) == 0x0806 && gframe_get16(o + 20) == 2 &&
+	    !memcmp(o + 28, ip, 4) && !memcmp(o + 32, gframe_guest_mac, 6),
 	    "user: ARP request for 10.0.2.2 gets a reply to the guest's MAC");
 	UNIT_OK(&u, nb.stats.tx_frames == 1 && nb.stats.tx_bytes == 60 && nb.stats.rx_frames == 1,
 	    "user: tx and rx counters");
@@ -439,14 +318,14 @@ static void test_user_answers(struct ev_loop *ev)
 	nb_send(&nb, f, dhcp_discover(f));
 	o = c.n ? c.buf[0] : NULL;
 	inet_pton(AF_INET, "10.0.2.15", ip);
-	UNIT_OK(&u, c.n == 1 && c.len[0] >= 42 + 240 && get16(o + 12) == 0x0800 && o[23] == 17 &&
-	    get16(o + 36) == 68 && o[42] == 2 && !memcmp(o + 42 + 16, ip, 4) &&
+	UNIT_OK(&u, c.n == 1 && c.len[0] >= 42 + 240 && gframe_get16(o + 12) == 0x0800 && o[23] == 17 &&
+	    gframe_get16(o + 36) == 68 && o[42] == 2 && !memcmp(o + 42 + 16, ip, 4) &&
 	    !memcmp(o + 42 + 236, "\x63\x82\x53\x63\x35\x01\x02", 7),
 	    "user: DHCP DISCOVER gets an OFFER of 10.0.2.15");
 	cap_reset(&c);
-	nb_send(&nb, f, icmp_echo(f, "10.0.2.2", 7, 56));
+	nb_send(&nb, f, gframe_icmp_echo(f, "10.0.2.2", 7, 56));
 	o = c.n ? c.buf[0] : NULL;
-	UNIT_OK(&u, c.n == 1 && c.len[0] == 98 && o[23] == 1 && o[34] == 0 && get16(o + 40) == 7,
+	UNIT_OK(&u, c.n == 1 && c.len[0] == 98 && o[23] == 1 && o[34] == 0 && gframe_get16(o + 40) == 7,
 	    "user: ping 10.0.2.2 gets an echo reply");
 	cap_reset(&c);
 	memset(f, 0, 13);
@@ -472,14 +351,14 @@ static void test_user_rxq(struct ev_loop *ev)
 
 	/* Before the first rx_resume nothing is delivered: frames wait in the queue. */
 	r = nb_open(&nb, &net_user_ops, ev, "", &c, err, sizeof(err));
-	nb_send(&nb, f, arp_request(f, "10.0.2.2"));
+	nb_send(&nb, f, gframe_arp_request(f, "10.0.2.2"));
 	UNIT_OK(&u, r == 0 && c.calls == 0, "user: rx() is not called before rx_resume");
 	nb.ops->rx_resume(&nb);
 	UNIT_OK(&u, c.n == 1, "user: rx_resume delivers the queued ARP reply");
 	cap_reset(&c);
 	c.refuse = true;
 	for (unsigned i = 0; i < 300; i++) {
-		nb_send(&nb, f, icmp_echo(f, "10.0.2.2", (uint16_t)i, 56));
+		nb_send(&nb, f, gframe_icmp_echo(f, "10.0.2.2", (uint16_t)i, 56));
 		if (i % 50 == 0)
 			spin(ev, 3);
 	}
@@ -490,7 +369,7 @@ static void test_user_rxq(struct ev_loop *ev)
 	calls = c.calls;
 	nb.ops->rx_resume(&nb);
 	for (unsigned i = 0; i < c.n; i++)
-		order = order && c.len[i] == 98 && get16(c.buf[i] + 40) == i;
+		order = order && c.len[i] == 98 && gframe_get16(c.buf[i] + 40) == i;
 	UNIT_OK(&u, c.n == NET_RXQ_MAX_FRAMES && c.calls - calls == NET_RXQ_MAX_FRAMES && order,
 	    "user: rx_resume delivers the 256 queued replies in order");
 	/*
@@ -501,7 +380,7 @@ static void test_user_rxq(struct ev_loop *ev)
 	cap_reset(&c);
 	c.refuse = true;
 	for (unsigned i = 0; i < 20; i++)
-		nb_send(&nb, f, icmp_echo(f, "10.0.2.2", (uint16_t)(500 + i), 56));
+		nb_send(&nb, f, gframe_icmp_echo(f, "10.0.2.2", (uint16_t)(500 + i), 56));
 	spin(ev, 3);
 	{
 		uint64_t dropped = nb.stats.rx_dropped;
@@ -514,35 +393,35 @@ static void test_user_rxq(struct ev_loop *ev)
 		    "user: O-2: a reset drops the 20 frames queued for the old driver, counted");
 	}
 	cap_reset(&c);
-	nb_send(&nb, f, icmp_echo(f, "10.0.2.2", 999, 56));
-	UNIT_OK(&u, c.n == 1 && get16(c.buf[0] + 40) == 999, "user: later frames flow directly");
+	nb_send(&nb, f, gframe_icmp_echo(f, "10.0.2.2", 999, 56));
+	UNIT_OK(&u, c.n == 1 && gframe_get16(c.buf[0] + 40) == 999, "user: later frames flow directly");
 	/* Refused again in the middle of a drain: the rest stays queued, in order. */
 	cap_reset(&c);
 	c.refuse = true;
 	for (unsigned i = 0; i < 10; i++)
-		nb_send(&nb, f, icmp_echo(f, "10.0.2.2", (uint16_t)i, 56));
+		nb_send(&nb, f, gframe_icmp_echo(f, "10.0.2.2", (uint16_t)i, 56));
 	c.refuse = false;
 	nb.ops->rx_resume(&nb);
-	UNIT_OK(&u, c.n == 10 && get16(c.buf[9] + 40) == 9, "user: a second stall drains too");
+	UNIT_OK(&u, c.n == 10 && gframe_get16(c.buf[9] + 40) == 9, "user: a second stall drains too");
 	/* The device sends from inside rx() during a drain: its reply queues behind. */
 	cap_reset(&c);
 	c.refuse = true;
 	for (unsigned i = 0; i < 5; i++)
-		nb_send(&nb, f, icmp_echo(f, "10.0.2.2", (uint16_t)i, 56));
+		nb_send(&nb, f, gframe_icmp_echo(f, "10.0.2.2", (uint16_t)i, 56));
 	c.refuse = false;
-	reenter_len = icmp_echo(reenter_frame, "10.0.2.2", 77, 56);
+	reenter_len = gframe_icmp_echo(reenter_frame, "10.0.2.2", 77, 56);
 	reenter_nb = &nb;
 	nb.rx = cap_rx_reenter;
 	nb.ops->rx_resume(&nb);
 	nb.rx = cap_rx;
 	order = c.n == 6;
 	for (unsigned i = 0; order && i < 6; i++)
-		order = get16(c.buf[i] + 40) == (i < 5 ? i : 77);
+		order = gframe_get16(c.buf[i] + 40) == (i < 5 ? i : 77);
 	UNIT_OK(&u, order, "user: a frame sent from inside rx() during a drain arrives after the queue");
 	cap_reset(&c);
 	c.refuse = true;
 	for (unsigned i = 0; i < 5; i++)
-		nb_send(&nb, f, icmp_echo(f, "10.0.2.2", (uint16_t)i, 56));
+		nb_send(&nb, f, gframe_icmp_echo(f, "10.0.2.2", (uint16_t)i, 56));
 	c.refuse = false;
 	resume_nb = &nb;
 	nb.rx = cap_rx_resume;
@@ -550,7 +429,7 @@ static void test_user_rxq(struct ev_loop *ev)
 	nb.rx = cap_rx;
 	order = c.n == 5;
 	for (unsigned i = 0; order && i < 5; i++)
-		order = get16(c.buf[i] + 40) == i;
+		order = gframe_get16(c.buf[i] + 40) == i;
 	UNIT_OK(&u, order, "user: rx_resume from inside rx() delivers each frame once, in order");
 	nb.ops->close(&nb);
 	cap_reset(&c);
@@ -558,11 +437,11 @@ static void test_user_rxq(struct ev_loop *ev)
 	/* Big frames: the byte cap (1 MiB) binds before the frame cap. */
 	r = nb_open(&nb, &net_user_ops, ev, "mtu=9000", &c, err, sizeof(err));
 	nb.ops->rx_resume(&nb);
-	nb_send(&nb, f, arp_request(f, "10.0.2.2"));
+	nb_send(&nb, f, gframe_arp_request(f, "10.0.2.2"));
 	cap_reset(&c);
 	c.refuse = true;
 	for (unsigned i = 0; i < 200; i++)
-		nb_send(&nb, f, icmp_echo(f, "10.0.2.2", (uint16_t)i, 8000));
+		nb_send(&nb, f, gframe_icmp_echo(f, "10.0.2.2", (uint16_t)i, 8000));
 	c.refuse = false;
 	nb.ops->rx_resume(&nb);
 	for (unsigned i = 0; i < c.n; i++)
@@ -635,7 +514,7 @@ static void test_user_restrict(struct ev_loop *ev)
 
 		nb_open(&nb, &net_user_ops, ev, cases[k].opts, &c, err, sizeof(err));
 		nb.ops->rx_resume(&nb);
-		nb_send(&nb, f, arp_request(f, "10.0.2.2"));
+		nb_send(&nb, f, gframe_arp_request(f, "10.0.2.2"));
 		nb_send(&nb, f, tcp_syn(f, "10.0.2.2", (uint16_t)(40000 + k), (uint16_t)port));
 		spin(ev, 20);
 		as = accept(ls, NULL, NULL);
@@ -695,14 +574,14 @@ static void test_user_hostfwd(struct ev_loop *ev)
 	ev_timer_start(ev, &guard);
 	ev_run(ev, EVRUN_ONCE);
 	ev_timer_stop(ev, &guard);
-	UNIT_OK(&u, c.n == 1 && get16(c.buf[0] + 12) == 0x0806 && get16(c.buf[0] + 20) == 1 &&
+	UNIT_OK(&u, c.n == 1 && gframe_get16(c.buf[0] + 12) == 0x0806 && gframe_get16(c.buf[0] + 20) == 1 &&
 	    !memcmp(c.buf[0] + 38, "\x0a\x00\x02\x0f", 4),
 	    "user: hostfwd: within one loop iteration slirp asks who has 10.0.2.15");
 	cap_reset(&c);
-	nb_send(&nb, f, arp_reply(f));
+	nb_send(&nb, f, gframe_arp_reply(f));
 	spin(ev, 1);
 	for (unsigned i = 0; i < c.n; i++)
-		syn = syn || (c.len[i] >= 54 && c.buf[i][23] == 6 && get16(c.buf[i] + 36) == 22 &&
+		syn = syn || (c.len[i] >= 54 && c.buf[i][23] == 6 && gframe_get16(c.buf[i] + 36) == 22 &&
 		    (c.buf[i][47] & 0x12) == 0x02);
 	UNIT_OK(&u, syn, "user: hostfwd: the guest's ARP reply releases the SYN to :22 at once");
 	r = nb_open(&nb2, &net_user_ops, ev, opts, &c2, err, sizeof(err));
@@ -735,7 +614,7 @@ static void test_user_backpressure(struct ev_loop *ev)
 	snprintf(opts, sizeof(opts), "hostfwd=udp::%d-:5000", port);
 	nb_open(&nb, &net_user_ops, ev, opts, &c, err, sizeof(err));
 	nb.ops->rx_resume(&nb);
-	nb_send(&nb, f, arp_request(f, "10.0.2.2"));
+	nb_send(&nb, f, gframe_arp_request(f, "10.0.2.2"));
 	cap_reset(&c);
 	c.refuse = true;
 	for (unsigned i = 0; i < 300; i++) {
@@ -963,8 +842,8 @@ static void test_tap(struct ev_loop *ev)
 	if_set_up(name, true);
 	memset(f, 0, sizeof(f));
 	memset(f + 12, 0xff, 6);
-	memcpy(f + 18, guest_mac, 6);
-	put16(f + 24, 0x88b5);
+	memcpy(f + 18, gframe_guest_mac, 6);
+	gframe_put16(f + 24, 0x88b5);
 	r = nb_send(&nb, f, sizeof(f));
 	UNIT_OK(&u, r == 0 && nb.stats.tx_frames == 1 && nb.stats.tx_bytes == 60,
 	    "tap: send writes a frame and counts it");
@@ -991,7 +870,7 @@ static void test_tap(struct ev_loop *ev)
 	spin(ev, 10);
 	/* The host's own IPv6 chatter may be interleaved; ours come in order. */
 	for (unsigned i = 0, next = 0x5a; i < c.n; i++) {
-		if (c.len[i] == 72 && get16(c.buf[i] + 24) == 0x88b5 && c.buf[i][71] == next)
+		if (c.len[i] == 72 && gframe_get16(c.buf[i] + 24) == 0x88b5 && c.buf[i][71] == next)
 			next++;
 		found = next == 0x5a + 3;
 	}

@@ -27,6 +27,7 @@
 #include <ev.h>
 #include <slirp/libslirp.h>
 
+#include "gframe.h"
 #include "netbackend.h"
 #include "slirp_opts.h"
 #include "unit.h"
@@ -54,10 +55,6 @@ void __wrap_slirp_pollfds_poll(Slirp *s, int err, SlirpGetREventsCb get, void *o
 }
 
 /* --- the guest side --- */
-static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
-#define GUEST 0x0a00020f	/* 10.0.2.15 */
-#define HOST 0x0a000202		/* 10.0.2.2 */
-
 struct cap {
 	unsigned frames;
 	unsigned syn_to_guest;		/* TCP SYNs libslirp sent the guest (port forwards) */
@@ -82,110 +79,16 @@ static void cap_tx_ready(void *owner)
 	(void)owner;
 }
 
-static uint16_t csum(const uint8_t *p, size_t n, uint32_t s)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		s += (uint32_t)(p[n - 1] << 8);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
-/* ip4: Ethernet + IPv4 header for `plen` bytes of protocol `proto`; returns the L4 offset. */
-static size_t ip4(uint8_t *f, uint8_t proto, size_t plen)
-{
-	uint8_t *ip = f + 14;
-	uint16_t c;
-
-	memset(f, 0, 14 + 20 + plen);
-	memset(f, 0xff, 6);
-	memcpy(f + 6, guest_mac, 6);
-	f[12] = 0x08;
-	ip[0] = 0x45;
-	ip[2] = (uint8_t)((20 + plen) >> 8);
-	ip[3] = (uint8_t)(20 + plen);
-	ip[8] = 64;
-	ip[9] = proto;
-	memcpy(ip + 12, &(uint32_t){ htonl(GUEST) }, 4);
-	memcpy(ip + 16, &(uint32_t){ htonl(HOST) }, 4);
-	c = csum(ip, 20, 0);
-	ip[10] = (uint8_t)(c >> 8);
-	ip[11] = (uint8_t)c;
-	return 14 + 20;
-}
-
-/* l4sum: the TCP/UDP checksum over the pseudo-header and `n` bytes at l4. */
-static uint16_t l4sum(const uint8_t *f, uint8_t proto, size_t n)
-{
-	uint8_t ph[12];
-
-	memcpy(ph, f + 14 + 12, 8);
-	ph[8] = 0;
-	ph[9] = proto;
-	ph[10] = (uint8_t)(n >> 8);
-	ph[11] = (uint8_t)n;
-	{
-		uint32_t s = 0;
-
-		for (size_t i = 0; i < 12; i += 2)
-			s += (uint32_t)(ph[i] << 8 | ph[i + 1]);
-		return csum(f + 34, n, s);
-	}
-}
-
+/* udp: a datagram from the guest's port `sport` to 10.0.2.2:dport. */
 static size_t udp(uint8_t *f, uint16_t sport, uint16_t dport, const char *data)
 {
-	size_t dl = strlen(data), l4 = ip4(f, 17, 8 + dl);
-	uint16_t c;
-
-	f[l4] = (uint8_t)(sport >> 8);
-	f[l4 + 1] = (uint8_t)sport;
-	f[l4 + 2] = (uint8_t)(dport >> 8);
-	f[l4 + 3] = (uint8_t)dport;
-	f[l4 + 5] = (uint8_t)(8 + dl);
-	memcpy(f + l4 + 8, data, dl);
-	c = l4sum(f, 17, 8 + dl);
-	f[l4 + 6] = (uint8_t)(c >> 8);
-	f[l4 + 7] = (uint8_t)c;
-	return l4 + 8 + dl;
+	return gframe_udp(f, "10.0.2.15", sport, "10.0.2.2", dport, data, strlen(data));
 }
 
+/* syn: the guest opens a connection from sport to 10.0.2.2:dport. */
 static size_t syn(uint8_t *f, uint16_t sport, uint16_t dport)
 {
-	size_t l4 = ip4(f, 6, 20);
-	uint16_t c;
-
-	f[l4] = (uint8_t)(sport >> 8);
-	f[l4 + 1] = (uint8_t)sport;
-	f[l4 + 2] = (uint8_t)(dport >> 8);
-	f[l4 + 3] = (uint8_t)dport;
-	f[l4 + 7] = 1;			/* seq 1 */
-	f[l4 + 12] = 5 << 4;
-	f[l4 + 13] = 0x02;
-	f[l4 + 14] = 0xff;
-	f[l4 + 15] = 0xff;
-	c = l4sum(f, 6, 20);
-	f[l4 + 16] = (uint8_t)(c >> 8);
-	f[l4 + 17] = (uint8_t)c;
-	return l4 + 20;
-}
-
-static size_t arp_request(uint8_t *f)
-{
-	static const uint8_t hdr[8] = { 0, 1, 8, 0, 6, 4, 0, 1 };
-
-	memset(f, 0, 42);
-	memset(f, 0xff, 6);
-	memcpy(f + 6, guest_mac, 6);
-	f[12] = 0x08;
-	f[13] = 0x06;
-	memcpy(f + 14, hdr, 8);
-	memcpy(f + 22, guest_mac, 6);
-	memcpy(f + 28, &(uint32_t){ htonl(GUEST) }, 4);
-	memcpy(f + 38, &(uint32_t){ htonl(HOST) }, 4);
-	return 42;
+	return gframe_tcp(f, "10.0.2.15", sport, "10.0.2.2", dport, 1, 0, 0x02, 0);
 }
 
 static void send1(struct net_backend *nb, const uint8_t *f, size_t n)
@@ -280,7 +183,7 @@ static void test_cap(void)
 		return;
 	}
 	nb.ops->rx_resume(&nb);
-	send1(&nb, f, arp_request(f));
+	send1(&nb, f, gframe_arp_request(f, "10.0.2.2"));
 	spin(ev, 2);
 	fd0 = count_fds();
 	for (unsigned i = 0; i < 8; i++)
@@ -383,7 +286,7 @@ static void test_iteration_cost(void)
 	ev_io_init(&wake, on_wake, efd, EV_READ);
 	ev_io_start(ev, &wake);
 	nb.ops->rx_resume(&nb);
-	send1(&nb, f, arp_request(f));
+	send1(&nb, f, gframe_arp_request(f, "10.0.2.2"));
 	spin(ev, 3);
 	iterations(ev, efd, 1000, &calls0);	/* warm up */
 	t0 = iterations(ev, efd, 20000, &calls0);

@@ -25,6 +25,7 @@
 
 #include <ev.h>
 
+#include "gframe.h"
 #include "netbackend.h"
 #include "tcp_guard.h"
 #include "unit.h"
@@ -36,80 +37,14 @@ static struct unit u = { .file = "tcp_guard" };
 #define F_RST 0x04
 #define F_ACK 0x10
 
-static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
-static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-
-static uint16_t csum_fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
-static uint32_t csum_add(uint32_t s, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		s += (uint32_t)(p[n - 1] << 8);
-	return s;
-}
-
-/*
- * tcp4: an Ethernet/IPv4/TCP frame from (src:sport) to (dst:dport) with
- * `plen` payload bytes of 'x', checksums right. Returns its length.
- */
-static size_t tcp4(uint8_t *f, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
-    uint32_t seq, uint32_t ack, uint8_t flags, size_t plen)
-{
-	uint8_t *ip = f + 14, *th = ip + 20, pseudo[12];
-	size_t tlen = 20 + plen;
-	uint32_t s;
-
-	memset(f, 0, 14 + 20 + tlen);
-	memcpy(f, bcast, 6);
-	memcpy(f + 6, guest_mac, 6);
-	f[12] = 0x08;
-	ip[0] = 0x45;
-	ip[2] = (uint8_t)((20 + tlen) >> 8);
-	ip[3] = (uint8_t)(20 + tlen);
-	ip[8] = 64;
-	ip[9] = 6;
-	memcpy(ip + 12, &(uint32_t){ htonl(src) }, 4);
-	memcpy(ip + 16, &(uint32_t){ htonl(dst) }, 4);
-	s = csum_fold(csum_add(0, ip, 20));
-	ip[10] = (uint8_t)(s >> 8);
-	ip[11] = (uint8_t)s;
-	th[0] = (uint8_t)(sport >> 8);
-	th[1] = (uint8_t)sport;
-	th[2] = (uint8_t)(dport >> 8);
-	th[3] = (uint8_t)dport;
-	memcpy(th + 4, &(uint32_t){ htonl(seq) }, 4);
-	memcpy(th + 8, &(uint32_t){ htonl(ack) }, 4);
-	th[12] = 5 << 4;
-	th[13] = flags;
-	th[14] = 0xff;		/* window 65535 */
-	th[15] = 0xff;
-	memset(th + 20, 'x', plen);
-	memcpy(pseudo, ip + 12, 8);
-	pseudo[8] = 0;
-	pseudo[9] = 6;
-	pseudo[10] = (uint8_t)(tlen >> 8);
-	pseudo[11] = (uint8_t)tlen;
-	s = csum_fold(csum_add(csum_add(0, pseudo, 12), th, tlen));
-	th[16] = (uint8_t)(s >> 8);
-	th[17] = (uint8_t)s;
-	return 14 + 20 + tlen;
-}
-
-#define GUEST 0x0a00020f	/* 10.0.2.15 */
-#define HOST 0x0a000202		/* 10.0.2.2 */
+#define GUEST "10.0.2.15"
+#define HOST "10.0.2.2"
 
 /* g_seg: the guard's verdict on a guest segment of connection `port`. */
 static bool g_seg(struct tcp_guard *g, uint16_t port, uint32_t seq, uint8_t flags, size_t plen)
 {
 	static uint8_t f[2048];
-	size_t n = tcp4(f, GUEST, port, HOST, 80, seq, 1, flags, plen);
+	size_t n = gframe_tcp(f, GUEST, port, HOST, 80, seq, 1, flags, plen);
 
 	return tcp_guard_guest(g, f, n, 1000);
 }
@@ -118,7 +53,7 @@ static bool g_seg(struct tcp_guard *g, uint16_t port, uint32_t seq, uint8_t flag
 static void h_seg(struct tcp_guard *g, uint16_t port, uint8_t flags)
 {
 	static uint8_t f[128];
-	size_t n = tcp4(f, HOST, 80, GUEST, port, 5000, 1, flags, 0);
+	size_t n = gframe_tcp(f, HOST, 80, GUEST, port, 5000, 1, flags, 0);
 
 	tcp_guard_host(g, f, n, 1000);
 }
@@ -210,23 +145,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* arp_request: the guest asks who has 10.0.2.2 (slirp learns its MAC). */
-static size_t arp_request(uint8_t *f)
-{
-	static const uint8_t hdr[8] = { 0, 1, 8, 0, 6, 4, 0, 1 };
-
-	memset(f, 0, 42);
-	memcpy(f, bcast, 6);
-	memcpy(f + 6, guest_mac, 6);
-	f[12] = 0x08;
-	f[13] = 0x06;
-	memcpy(f + 14, hdr, 8);
-	memcpy(f + 22, guest_mac, 6);
-	memcpy(f + 28, &(uint32_t){ htonl(GUEST) }, 4);
-	memcpy(f + 38, &(uint32_t){ htonl(HOST) }, 4);
-	return 42;
-}
-
 static void test_reassembly_attack(void)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -259,9 +177,9 @@ static void test_reassembly_attack(void)
 		return;
 	}
 	nb.ops->rx_resume(&nb);
-	n = arp_request(f);
+	n = gframe_arp_request(f, HOST);
 	nb.ops->send(&nb, &(struct iovec){ f, n }, 1, n);
-	n = tcp4(f, GUEST, 40000, HOST, port, 1000, 0, F_SYN, 0);
+	n = gframe_tcp(f, GUEST, 40000, HOST, port, 1000, 0, F_SYN, 0);
 	nb.ops->send(&nb, &(struct iovec){ f, n }, 1, n);
 	for (int i = 0; i < 200 && !c.synack; i++) {
 		ev_run(ev, EVRUN_NOWAIT);
@@ -270,7 +188,7 @@ static void test_reassembly_attack(void)
 		usleep(1000);
 	}
 	UNIT_OK(&u, c.synack, "attack: the guest's SYN to 10.0.2.2 is answered through a host connection");
-	n = tcp4(f, GUEST, 40000, HOST, port, 1001, c.synack_seq + 1, F_ACK, 0);
+	n = gframe_tcp(f, GUEST, 40000, HOST, port, 1001, c.synack_seq + 1, F_ACK, 0);
 	nb.ops->send(&nb, &(struct iovec){ f, n }, 1, n);
 	ev_run(ev, EVRUN_NOWAIT);
 
@@ -280,7 +198,7 @@ static void test_reassembly_attack(void)
 		double a = now_s(), b;
 
 		/* One byte each, skipping the next expected one: never in order. */
-		n = tcp4(f, GUEST, 40000, HOST, port, 1002 + 2 * i, c.synack_seq + 1, F_ACK, 1);
+		n = gframe_tcp(f, GUEST, 40000, HOST, port, 1002 + 2 * i, c.synack_seq + 1, F_ACK, 1);
 		nb.ops->send(&nb, &(struct iovec){ f, n }, 1, n);
 		if (i % 64 == 0)
 			ev_run(ev, EVRUN_NOWAIT);
@@ -301,7 +219,7 @@ static void test_reassembly_attack(void)
 	/* Guarded: ~0.1 us a frame; unguarded: ~300 us at 20,000 segments, growing with the list. */
 	UNIT_OK(&u, (t1 - t0) / segs < 50e-6, "attack: under 50 us per frame on average");
 	/* The connection still works: in-order data reaches the host. */
-	n = tcp4(f, GUEST, 40000, HOST, port, 1001, c.synack_seq + 1, F_ACK, 1);
+	n = gframe_tcp(f, GUEST, 40000, HOST, port, 1001, c.synack_seq + 1, F_ACK, 1);
 	nb.ops->send(&nb, &(struct iovec){ f, n }, 1, n);
 	for (int i = 0; i < 100; i++)
 		ev_run(ev, EVRUN_NOWAIT);
