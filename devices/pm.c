@@ -7,10 +7,10 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "aml.h"
 #include "bus.h"
 #include "device.h"
 #include "log.h"
+#include "loop.h"
 #include "vm.h"
 
 /* ACPI 6.5, 4.8.3.7: sleep control register layout. */
@@ -42,7 +42,7 @@ static void pm_write(void *dev, uint64_t off, uint64_t val, unsigned size)
 		if (!(val & SLP_EN))
 			break;
 		if (SLP_TYP(val) == SLP_TYP_S5) {
-			vm_request_stop(pm->vm, RV_EXIT_POWEROFF);
+			loop_stop(pm->vm->loop, RV_EXIT_POWEROFF);
 			break;
 		}
 		log_guest(&pm->odd_sleep, "pm: sleep type %u is not supported, ignored",
@@ -50,7 +50,7 @@ static void pm_write(void *dev, uint64_t off, uint64_t val, unsigned size)
 		break;
 	case X86_PM_RESET:
 		if ((val & 0xff) == X86_PM_RESET_VALUE)
-			vm_request_stop(pm->vm, RV_EXIT_REBOOT);
+			loop_stop(pm->vm->loop, RV_EXIT_REBOOT);
 		break;
 	}
 }
@@ -72,48 +72,50 @@ static void pm_kbd_write(void *dev, uint64_t off, uint64_t val, unsigned size)
 	(void)off;
 	(void)size;
 	if ((val & 0xff) == KBD_CMD_RESET)
-		vm_request_stop(pm->vm, RV_EXIT_REBOOT);
+		loop_stop(pm->vm->loop, RV_EXIT_REBOOT);
 }
 
 static const struct bus_ops pm_kbd_ops = { .read = pm_kbd_read, .write = pm_kbd_write };
 
-static int pm_setup(struct vm *vm)
+static int pm_create(struct vm *vm, const void *conf, void **state, char *err, size_t errlen)
 {
 	struct pm *pm = calloc(1, sizeof(*pm));
 	int r;
 
+	(void)conf;
 	if (!pm)
 		return -ENOMEM;
 	pm->vm = vm;
 	r = bus_add(&vm->pio, X86_PM_PORT, X86_PM_LEN, &pm_bus_ops, pm, "pm");
-	if (r)
+	if (r) {
+		snprintf(err, errlen, "ports %#x-%#x are taken", X86_PM_PORT,
+		    X86_PM_PORT + X86_PM_LEN - 1);
 		goto fail;
+	}
 	r = bus_add(&vm->pio, X86_KBD_STATUS_PORT, 1, &pm_kbd_ops, pm, "kbd-reset");
-	if (r)
-		goto fail_pm;
-	r = vm_add_dev(vm, &pm_ops, pm);
-	if (r)
-		goto fail_kbd;
+	if (r) {
+		snprintf(err, errlen, "port %#x is taken", X86_KBD_STATUS_PORT);
+		bus_remove(&vm->pio, X86_PM_PORT);
+		goto fail;
+	}
+	*state = pm;
 	return 0;
-fail_kbd:
-	bus_remove(&vm->pio, X86_KBD_STATUS_PORT);
-fail_pm:
-	bus_remove(&vm->pio, X86_PM_PORT);
 fail:
 	free(pm);
 	return r;
 }
 
-static void pm_teardown(struct vm *vm, void *state)
+static int pm_destroy(struct vm *vm, void *state)
 {
 	bus_remove(&vm->pio, X86_PM_PORT);
 	bus_remove(&vm->pio, X86_KBD_STATUS_PORT);
 	free(state);
+	return 0;
 }
 
+/* No describe hook: the FADT and \_S5 describe the PM block (arch/x86/acpi.c). */
 const struct device_ops pm_ops = {
 	.name = "pm",
-	.setup = pm_setup,
-	.teardown = pm_teardown,
-	.acpi_dsdt = NULL,	/* described by the FADT and \_S5 instead */
+	.create = pm_create,
+	.destroy = pm_destroy,
 };

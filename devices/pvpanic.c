@@ -6,10 +6,10 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "aml.h"
 #include "bus.h"
 #include "device.h"
 #include "log.h"
+#include "loop.h"
 #include "vm.h"
 
 #define PVPANIC_PANICKED (1u << 0)
@@ -36,7 +36,7 @@ static void pvpanic_write(void *dev, uint64_t off, uint64_t val, unsigned size)
 	(void)size;
 	if (val & PVPANIC_PANICKED) {
 		log_warnx("guest kernel panicked");
-		vm_request_stop(p->vm, RV_EXIT_PANIC);
+		loop_stop(p->vm->loop, RV_EXIT_PANIC);
 	} else if (val & PVPANIC_CRASH_LOADED) {
 		/* A crash kernel took over; it may still power off cleanly. */
 		log_guest(&p->crash_loaded, "guest kernel crashed into its crash kernel");
@@ -45,51 +45,46 @@ static void pvpanic_write(void *dev, uint64_t off, uint64_t val, unsigned size)
 
 static const struct bus_ops pvpanic_bus_ops = { .read = pvpanic_read, .write = pvpanic_write };
 
-static int pvpanic_setup(struct vm *vm)
+static int pvpanic_create(struct vm *vm, const void *conf, void **state, char *err,
+    size_t errlen)
 {
 	struct pvpanic *p = calloc(1, sizeof(*p));
 	int r;
 
+	(void)conf;
 	if (!p)
 		return -ENOMEM;
 	p->vm = vm;
 	r = bus_add(&vm->pio, X86_PVPANIC_PORT, 1, &pvpanic_bus_ops, p, "pvpanic");
-	if (r)
-		goto fail;
-	r = vm_add_dev(vm, &pvpanic_ops, p);
-	if (r)
-		goto fail_bus;
+	if (r) {
+		snprintf(err, errlen, "port %#x is taken", X86_PVPANIC_PORT);
+		free(p);
+		return r;
+	}
+	*state = p;
 	return 0;
-fail_bus:
-	bus_remove(&vm->pio, X86_PVPANIC_PORT);
-fail:
-	free(p);
-	return r;
 }
 
-static void pvpanic_teardown(struct vm *vm, void *state)
+static int pvpanic_destroy(struct vm *vm, void *state)
 {
 	bus_remove(&vm->pio, X86_PVPANIC_PORT);
 	free(state);
+	return 0;
 }
 
-static int pvpanic_dsdt(void *state, struct aml *aml)
+static int pvpanic_describe(const void *state, struct dev_desc *d)
 {
-	size_t dev, crs;
-
 	(void)state;
-	dev = aml_device(aml, "PEVT");
-	aml_name_str(aml, "_HID", "QEMU0001");
-	crs = aml_resources(aml, "_CRS");
-	aml_res_io(aml, X86_PVPANIC_PORT, 1);
-	aml_res_end(aml, crs);
-	aml_close(aml, dev);
-	return aml->err;
+	*d = (struct dev_desc){
+		.acpi_name = "PEVT", .acpi_hid = "QEMU0001", .dt_compatible = "qemu,pvpanic-mmio",
+		.res = { { DEV_RES_PIO, X86_PVPANIC_PORT, 1 } }, .nr_res = 1, .irq = -1,
+	};
+	return 1;
 }
 
 const struct device_ops pvpanic_ops = {
 	.name = "pvpanic",
-	.setup = pvpanic_setup,
-	.teardown = pvpanic_teardown,
-	.acpi_dsdt = pvpanic_dsdt,
+	.create = pvpanic_create,
+	.destroy = pvpanic_destroy,
+	.describe = pvpanic_describe,
 };

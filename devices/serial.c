@@ -9,10 +9,10 @@
  * is stored, never computed.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "aml.h"
 #include "console.h"
 #include "device.h"
 #include "serial.h"
@@ -101,7 +101,7 @@ static void serial_update_irq(struct serial *s)
 	if (level == s->irq_level)
 		return;
 	s->irq_level = level;
-	if (s->vm && vm_irq_line(s->vm, s->irq, level) < 0) {
+	if (s->vm && irq_line(s->vm, s->irq, level) < 0) {
 		s->irq_errors++;
 		log_guest(&s->irq_fail, "serial: cannot drive IRQ %u", s->irq);
 	}
@@ -285,12 +285,14 @@ void serial_drained(void *dev)
 	serial_update_irq(s);
 }
 
-static int serial_setup(struct vm *vm)
+static int serial_create(struct vm *vm, const void *conf, void **state, char *err,
+    size_t errlen)
 {
 	struct serial *s = calloc(1, sizeof(*s));
 	struct console_guest g;
 	int r;
 
+	(void)conf;
 	if (!s)
 		return -ENOMEM;
 	s->vm = vm;
@@ -298,24 +300,20 @@ static int serial_setup(struct vm *vm)
 	s->irq = X86_COM1_IRQ;
 	serial_reset(s);
 	r = bus_add(&vm->pio, X86_COM1_PORT, 8, &serial_bus_ops, s, "serial");
-	if (r)
-		goto fail;
-	r = vm_add_dev(vm, &serial_ops, s);
-	if (r)
-		goto fail_bus;
+	if (r) {
+		snprintf(err, errlen, "ports %#x-%#x are taken", X86_COM1_PORT, X86_COM1_PORT + 7);
+		free(s);
+		return r;
+	}
 	g = (struct console_guest){
 		.dev = s, .room = serial_room, .input = serial_input, .drained = serial_drained,
 	};
 	console_attach(vm->console, &g);
+	*state = s;
 	return 0;
-fail_bus:
-	bus_remove(&vm->pio, X86_COM1_PORT);
-fail:
-	free(s);
-	return r;
 }
 
-static void serial_teardown(struct vm *vm, void *state)
+static int serial_destroy(struct vm *vm, void *state)
 {
 	struct serial *s = state;
 
@@ -324,27 +322,24 @@ static void serial_teardown(struct vm *vm, void *state)
 		    s->tx_dropped);
 	bus_remove(&vm->pio, X86_COM1_PORT);
 	free(s);
+	return 0;
 }
 
-static int serial_dsdt(void *state, struct aml *aml)
+static int serial_describe(const void *state, struct dev_desc *d)
 {
-	size_t dev, crs;
-
 	(void)state;
-	dev = aml_device(aml, "COM1");
-	aml_name_eisaid(aml, "_HID", "PNP0501");
-	aml_name_int(aml, "_UID", 1);
-	crs = aml_resources(aml, "_CRS");
-	aml_res_io(aml, X86_COM1_PORT, 8);
-	aml_res_irq(aml, X86_COM1_IRQ);
-	aml_res_end(aml, crs);
-	aml_close(aml, dev);
-	return aml->err;
+	*d = (struct dev_desc){
+		.acpi_name = "COM1", .acpi_hid = "PNP0501", .acpi_uid = 1,
+		.dt_compatible = "ns16550a",
+		.res = { { DEV_RES_PIO, X86_COM1_PORT, 8 } }, .nr_res = 1,
+		.irq = X86_COM1_IRQ,
+	};
+	return 1;
 }
 
 const struct device_ops serial_ops = {
 	.name = "serial",
-	.setup = serial_setup,
-	.teardown = serial_teardown,
-	.acpi_dsdt = serial_dsdt,
+	.create = serial_create,
+	.destroy = serial_destroy,
+	.describe = serial_describe,
 };

@@ -18,7 +18,6 @@
 
 #include <linux/virtio_blk.h>
 
-#include "config.h"
 #include "device.h"
 #include "log.h"
 #include "loop.h"
@@ -423,42 +422,68 @@ const struct virtio_ops vblk_virtio_ops = {
 	.reset = vblk_reset,
 };
 
-/*
- * vblk_check: every -d spec parses and names an image disk_open accepts
- * (opened and closed again: only looked at). Returns 0, RV_EXIT_USAGE or
- * RV_EXIT_BADFILE with the reason in err.
- */
-static int vblk_check(const struct rv_config *cfg, char *err, size_t errlen)
+static void vblk_usage(FILE *out)
 {
-	for (unsigned i = 0; i < cfg->nr_disks; i++) {
-		struct vblk_spec spec;
-		struct disk d;
-		char why[300];
+	/* One sub-option per line, as ringvm(1) orders them: adding one is one line. */
+	fputs("Disk options (-d PATH,OPTION,...):\n"
+	    "  ro                 read-only for the guest\n"
+	    "  serial=ID          the disk's serial number (up to 20 bytes)\n"
+	    "  ring=split|packed  virtqueue layout offered\n"
+	    "  aio=uring|sync     how the host does the I/O\n", out);
+}
 
-		if (vblk_parse_spec(cfg->disk[i], &spec, err, errlen))
-			return RV_EXIT_USAGE;
-		if (disk_open(&d, spec.path, spec.ro, why, sizeof(why))) {
-			snprintf(err, errlen, "disk '%s' %s", spec.path, why);
-			return RV_EXIT_BADFILE;
-		}
-		close(d.fd);
+static const struct device_option vblk_option = {
+	.name = "disk", .short_name = 'd', .arg = "SPEC",
+	.summary = "virtio disk: PATH[,OPTION...], options below",
+	.max = VBLK_MAX_DEVICES, .noun = "disks", .usage = vblk_usage,
+};
+
+static int vblk_parse(const char *text, unsigned index, void **conf, char *err, size_t errlen)
+{
+	struct vblk_spec *spec = calloc(1, sizeof(*spec));
+
+	(void)index;
+	if (!spec)
+		return -ENOMEM;
+	if (vblk_parse_spec(text, spec, err, errlen)) {
+		free(spec);
+		return -EINVAL;
 	}
+	*conf = spec;
 	return 0;
 }
 
-static int vblk_create(struct vm *vm, const char *spec_text)
+/* vblk_check: the image is one disk_open accepts (opened and closed again: only looked at). */
+static int vblk_check(const void *conf, char *err, size_t errlen)
+{
+	const struct vblk_spec *spec = conf;
+	struct disk d;
+	char why[300];
+	int r = disk_open(&d, spec->path, spec->ro, why, sizeof(why));
+
+	if (r) {
+		snprintf(err, errlen, "disk '%s' %s", spec->path, why);
+		return r;
+	}
+	close(d.fd);
+	return 0;
+}
+
+static int vblk_create(struct vm *vm, const void *conf, void **state, char *err, size_t errlen)
 {
 	struct vblk *b = calloc(1, sizeof(*b));
-	char err[300];
+	char why[300];
 	int r;
 
 	if (!b)
 		return -ENOMEM;
-	if (vblk_parse_spec(spec_text, &b->spec, err, sizeof(err)))
-		diex(RV_EXIT_USAGE, "%s", err);
-	r = disk_open(&b->disk, b->spec.path, b->spec.ro, err, sizeof(err));
-	if (r)
-		diex(RV_EXIT_BADFILE, "disk '%s' %s", b->spec.path, err);
+	b->spec = *(const struct vblk_spec *)conf;
+	r = disk_open(&b->disk, b->spec.path, b->spec.ro, why, sizeof(why));
+	if (r) {
+		snprintf(err, errlen, "disk '%s' %s", b->spec.path, why);
+		free(b);
+		return r;
+	}
 	b->vm = vm;
 	b->capacity = b->disk.size / SECTOR;
 	b->features = 1ull << VIRTIO_BLK_F_SIZE_MAX | 1ull << VIRTIO_BLK_F_SEG_MAX |
@@ -469,54 +494,45 @@ static int vblk_create(struct vm *vm, const char *spec_text)
 		b->features |= 1ull << VIRTIO_BLK_F_DISCARD | 1ull << VIRTIO_BLK_F_WRITE_ZEROES;
 	r = disk_start(&b->disk, vm->loop->ev, b->spec.engine, VBLK_INFLIGHT, vblk_io_done,
 	    vblk_io_drained, b);
-	if (r) {
-		errno = -r;
-		die(RV_EXIT_FAILURE, "disk '%s': cannot start %s I/O", b->spec.path,
-		    b->spec.engine == DISK_URING ? "io_uring" : "synchronous");
-	}
-	r = virtio_pci_create(vm, &vblk_virtio_ops, b, !b->spec.split_only, &b->vp);
-	if (!r)
-		r = vm_add_dev(vm, &vblk_ops, b);
+	if (r)
+		snprintf(err, errlen, "disk '%s': cannot start %s I/O: %s", b->spec.path,
+		    b->spec.engine == DISK_URING ? "io_uring" : "synchronous", strerror(-r));
+	else if ((r = virtio_pci_create(vm, &vblk_virtio_ops, b, !b->spec.split_only, &b->vp)))
+		snprintf(err, errlen, "no room for a PCI device");
 	if (r) {
 		disk_close(&b->disk);
 		free(b);
+		return r;
 	}
-	return r;
-}
-
-static int vblk_setup(struct vm *vm)
-{
-	for (unsigned i = 0; i < vm->cfg->nr_disks; i++) {
-		int r = vblk_create(vm, vm->cfg->disk[i]);
-
-		if (r)
-			return r;
-	}
+	*state = b;
 	return 0;
 }
 
-static void vblk_teardown(struct vm *vm, void *state)
+static int vblk_destroy(struct vm *vm, void *state)
 {
 	struct vblk *b = state;
 	int r;
 
+	(void)vm;
 	/* Reaps in-flight I/O before guest memory goes, then fdatasync (B7). */
 	r = disk_close(&b->disk);
 	if (r) {
-		/* Rule 10: a broken durability promise never exits 0. */
+		/* Rule 10: a broken durability promise never exits 0 (the caller makes it 1). */
 		errno = -r;
 		log_warn("disk '%s': the final flush failed; what the guest wrote may be lost",
 		    b->spec.path);
-		vm->exit_status = RV_EXIT_FAILURE;
 	}
 	virtio_pci_destroy(b->vp);
 	free(b);
+	return r;
 }
 
+/* No describe hook: PCI enumeration finds the device. */
 const struct device_ops vblk_ops = {
 	.name = "virtio-blk",
+	.option = &vblk_option,
+	.parse = vblk_parse,
 	.check = vblk_check,
-	.setup = vblk_setup,
-	.teardown = vblk_teardown,
-	.acpi_dsdt = NULL,	/* found by PCI enumeration */
+	.create = vblk_create,
+	.destroy = vblk_destroy,
 };

@@ -8,6 +8,7 @@
 #include "disk.h"
 #include "virtio_pci.h"
 
+#define VBLK_MAX_DEVICES 8	/* -d options per VM */
 #define VBLK_QUEUE_SIZE 256	/* descriptors per queue */
 #define VBLK_INFLIGHT 64	/* requests in flight per disk (HOSTILE.md B9) */
 #define VBLK_SEG_MAX 254	/* data segments per request (VIRTIO_BLK_F_SEG_MAX) */

@@ -17,10 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <linux/if_tun.h>
 #include <linux/virtio_net.h>
 
-#include "config.h"
 #include "device.h"
 #include "log.h"
 #include "loop.h"
@@ -59,19 +57,15 @@ static int vnet_parse_mac(const char *s, size_t len, uint8_t mac[6])
 int vnet_parse_spec(const char *s, unsigned index, struct vnet_spec *spec, char *err,
     size_t errlen)
 {
-	static const struct net_backend_ops *const backends[] = {
-		&net_user_ops, &net_tap_ops, &net_none_ops,
-	};
 	const char *comma = strchr(s, ',');
 	size_t nlen = comma ? (size_t)(comma - s) : strlen(s), used = 0;
+	char names[64];
 
 	memset(spec, 0, sizeof(*spec));
-	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
-		if (strlen(backends[i]->name) == nlen && !strncmp(s, backends[i]->name, nlen))
-			spec->backend = backends[i];
+	spec->backend = net_backend_find(s, nlen);
 	if (!spec->backend) {
-		snprintf(err, errlen, "net '%.64s': unknown backend '%.*s' (use user, tap or none)",
-		    s, (int)nlen, s);
+		snprintf(err, errlen, "net '%.64s': unknown backend '%.*s' (use %s)",
+		    s, (int)nlen, s, net_backend_names(names, sizeof(names)));
 		return -1;
 	}
 	/* QEMU's default prefix 52:54:00, numbered by the order of -n options. */
@@ -320,13 +314,102 @@ static int vnet_rx_pop(struct vnet *n, struct virtq *vq, struct virtq_chain *c, 
 	return 0;
 }
 
+/* vnet_rx_give_back: publish a chain unused (a frame it cannot hold is dropped). */
+static void vnet_rx_give_back(struct vnet *n, struct virtq *vq, struct virtq_chain *c)
+{
+	virtq_push(vq, &c->tok, 0);
+	vnet_irq_later(n, VNET_RXQ);
+}
+
+/*
+ * vnet_rx_single: without mergeable buffers, the frame and its header go
+ * in the one chain popped into n->first, or it is dropped (N6: a buffer
+ * too small is given back empty).
+ */
+static void vnet_rx_single(struct vnet *n, struct virtq *vq, struct virtio_net_hdr_v1 *h,
+    const uint8_t *frame, uint32_t len)
+{
+	uint32_t total = VNET_HDR_LEN + len;
+
+	if (n->first.tok.write_len < total) {
+		n->cnt.rx_too_small++;
+		log_guest(&n->log_rx, "virtio-net: RX buffer of %u bytes for a %u-byte "
+		    "frame; dropped", n->first.tok.write_len, total);
+		vnet_rx_give_back(n, vq, &n->first);
+		return;
+	}
+	h->num_buffers = 1;
+	virtq_copy_to(&n->first, 0, h, VNET_HDR_LEN);
+	virtq_copy_to(&n->first, VNET_HDR_LEN, frame, len);
+	virtq_push(vq, &n->first.tok, total);
+	vnet_irq_later(n, VNET_RXQ);
+}
+
+/*
+ * vnet_rx_merge: with mergeable buffers, fill chains in order, starting
+ * with n->first, until the frame is placed. Returns 0 (placed or dropped)
+ * or -EAGAIN when the guest has too few buffers: every chain taken goes
+ * back (rolled back, not published) and the frame waits.
+ */
+static int vnet_rx_merge(struct vnet *n, struct virtq *vq, struct virtio_net_hdr_v1 *h,
+    const uint8_t *frame, uint32_t len)
+{
+	uint32_t total = VNET_HDR_LEN + len, w, off;
+	unsigned extra = 0;
+	int r;
+
+	if (n->first.tok.write_len < VNET_HDR_LEN) {
+		n->cnt.rx_too_small++;
+		vnet_rx_give_back(n, vq, &n->first);
+		return 0;
+	}
+	w = n->first.tok.write_len < total ? n->first.tok.write_len : total;
+	off = virtq_copy_to(&n->first, VNET_HDR_LEN, frame, w - VNET_HDR_LEN);
+	while (off < len) {
+		r = extra + 1 < vq->size ? vnet_rx_pop(n, vq, &n->rx_more, true) : 0;
+		if (r < 0)
+			return 0;
+		if (r == 2) {
+			/*
+			 * A bad chain after buffers already taken: publishing it
+			 * alone would forbid the roll-back below, so the frame is
+			 * dropped and everything taken goes back empty, in order.
+			 */
+			n->cnt.rx_bad_chain++;
+			n->nb.stats.rx_dropped++;
+			log_guest(&n->log_rx, "virtio-net: RX chain with device-readable "
+			    "buffers; returned unused");
+			virtq_push(vq, &n->first.tok, 0);
+			for (unsigned i = 0; i < extra; i++)
+				virtq_push(vq, &n->mrg[i].tok, 0);
+			vnet_rx_give_back(n, vq, &n->rx_more);
+			return 0;
+		}
+		if (r == 0) {
+			/* Not enough buffers: give all back (position before the first) and wait. */
+			virtq_unpop(vq, &n->first);
+			n->rx_waiting = true;
+			return -EAGAIN;
+		}
+		n->mrg[extra].len = virtq_copy_to(&n->rx_more, 0, frame + off, len - off);
+		n->mrg[extra].tok = n->rx_more.tok;
+		off += n->mrg[extra++].len;
+	}
+	/* N6, CVE-2021-3748: num_buffers is in place before any USED entry is published. */
+	h->num_buffers = (uint16_t)(1 + extra);
+	virtq_copy_to(&n->first, 0, h, VNET_HDR_LEN);
+	virtq_push(vq, &n->first.tok, w);
+	for (unsigned i = 0; i < extra; i++)
+		virtq_push(vq, &n->mrg[i].tok, n->mrg[i].len);
+	vnet_irq_later(n, VNET_RXQ);
+	return 0;
+}
+
 int vnet_rx(void *owner, const uint8_t *frame, size_t len)
 {
 	struct vnet *n = owner;
 	struct virtq *vq = virtio_pci_queue(n->vp, VNET_RXQ);
 	struct virtio_net_hdr_v1 h;
-	uint32_t total, w, off;
-	unsigned extra = 0;
 	int r;
 
 	if (!vq) {
@@ -349,81 +432,15 @@ int vnet_rx(void *owner, const uint8_t *frame, size_t len)
 		n->nb.stats.rx_dropped++;
 		return 0;
 	}
-	total = VNET_HDR_LEN + (uint32_t)len;
 	r = vnet_rx_pop(n, vq, &n->first, false);
 	if (r <= 0) {
 		if (r == 0)
 			n->rx_waiting = true;
 		return r == 0 ? -EAGAIN : 0;
 	}
-	if (!vnet_has(n, VIRTIO_NET_F_MRG_RXBUF)) {
-		/* N6: a buffer too small for the frame is given back empty; the frame is dropped. */
-		if (n->first.tok.write_len < total) {
-			n->cnt.rx_too_small++;
-			log_guest(&n->log_rx, "virtio-net: RX buffer of %u bytes for a %u-byte "
-			    "frame; dropped", n->first.tok.write_len, total);
-			virtq_push(vq, &n->first.tok, 0);
-			vnet_irq_later(n, VNET_RXQ);
-			return 0;
-		}
-		h.num_buffers = 1;
-		virtq_copy_to(&n->first, 0, &h, VNET_HDR_LEN);
-		virtq_copy_to(&n->first, VNET_HDR_LEN, frame, (uint32_t)len);
-		virtq_push(vq, &n->first.tok, total);
-		vnet_irq_later(n, VNET_RXQ);
-		return 0;
-	}
-	/* Mergeable buffers: fill chains in order until the frame is placed. */
-	if (n->first.tok.write_len < VNET_HDR_LEN) {
-		n->cnt.rx_too_small++;
-		virtq_push(vq, &n->first.tok, 0);
-		vnet_irq_later(n, VNET_RXQ);
-		return 0;
-	}
-	w = n->first.tok.write_len < total ? n->first.tok.write_len : total;
-	off = virtq_copy_to(&n->first, VNET_HDR_LEN, frame, w - VNET_HDR_LEN);
-	while (off < len) {
-		uint32_t c;
-
-		r = extra + 1 < vq->size ? vnet_rx_pop(n, vq, &n->rx_more, true) : 0;
-		if (r < 0)
-			return 0;
-		if (r == 2) {
-			/*
-			 * A bad chain after buffers already taken: publishing it
-			 * alone would forbid the roll-back below, so the frame is
-			 * dropped and everything taken goes back empty, in order.
-			 */
-			n->cnt.rx_bad_chain++;
-			n->nb.stats.rx_dropped++;
-			log_guest(&n->log_rx, "virtio-net: RX chain with device-readable "
-			    "buffers; returned unused");
-			virtq_push(vq, &n->first.tok, 0);
-			for (unsigned i = 0; i < extra; i++)
-				virtq_push(vq, &n->mrg[i].tok, 0);
-			virtq_push(vq, &n->rx_more.tok, 0);
-			vnet_irq_later(n, VNET_RXQ);
-			return 0;
-		}
-		if (r == 0) {
-			/* Not enough buffers: give all back (position before the first) and wait. */
-			virtq_unpop(vq, &n->first);
-			n->rx_waiting = true;
-			return -EAGAIN;
-		}
-		c = virtq_copy_to(&n->rx_more, 0, frame + off, (uint32_t)len - off);
-		n->mrg[extra].tok = n->rx_more.tok;
-		n->mrg[extra].len = c;
-		extra++;
-		off += c;
-	}
-	/* N6, CVE-2021-3748: num_buffers is in place before any USED entry is published. */
-	h.num_buffers = (uint16_t)(1 + extra);
-	virtq_copy_to(&n->first, 0, &h, VNET_HDR_LEN);
-	virtq_push(vq, &n->first.tok, w);
-	for (unsigned i = 0; i < extra; i++)
-		virtq_push(vq, &n->mrg[i].tok, n->mrg[i].len);
-	vnet_irq_later(n, VNET_RXQ);
+	if (vnet_has(n, VIRTIO_NET_F_MRG_RXBUF))
+		return vnet_rx_merge(n, vq, &h, frame, (uint32_t)len);
+	vnet_rx_single(n, vq, &h, frame, (uint32_t)len);
 	return 0;
 }
 
@@ -442,7 +459,6 @@ static uint64_t vnet_features(void *dev)
 static int vnet_features_ok(void *dev, uint64_t f)
 {
 	struct vnet *n = dev;
-	unsigned tun = 0;
 
 	/* F1: each offload needs the one it builds on (virtio 1.2, 5.1.3.1). */
 	if ((f & (1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6)) &&
@@ -458,15 +474,7 @@ static int vnet_features_ok(void *dev, uint64_t f)
 	    !(f & (1ull << VIRTIO_NET_F_GUEST_TSO4 | 1ull << VIRTIO_NET_F_GUEST_TSO6)))
 		return -EINVAL;
 	n->negotiated = f;
-	if (f & 1ull << VIRTIO_NET_F_GUEST_CSUM)
-		tun |= TUN_F_CSUM;
-	if (f & 1ull << VIRTIO_NET_F_GUEST_TSO4)
-		tun |= TUN_F_TSO4;
-	if (f & 1ull << VIRTIO_NET_F_GUEST_TSO6)
-		tun |= TUN_F_TSO6;
-	if (f & 1ull << VIRTIO_NET_F_GUEST_ECN)
-		tun |= TUN_F_TSO_ECN;
-	if (n->nb.ops->set_offload && n->nb.ops->set_offload(&n->nb, tun) < 0)
+	if (n->nb.ops->set_offload && n->nb.ops->set_offload(&n->nb, f & n->nb.features) < 0)
 		return -EINVAL;
 	return 0;
 }
@@ -478,8 +486,7 @@ static void vnet_config_read(void *dev, uint32_t off, uint8_t *buf, uint32_t len
 
 	memset(&cfg, 0, sizeof(cfg));
 	memcpy(cfg.mac, n->spec.mac, 6);
-	/* "none" has no link; the others are always up. */
-	cfg.status = n->spec.backend == &net_none_ops ? 0 : VIRTIO_NET_S_LINK_UP;
+	cfg.status = n->nb.link_up ? VIRTIO_NET_S_LINK_UP : 0;
 	cfg.max_virtqueue_pairs = 1;
 	cfg.mtu = (uint16_t)n->nb.mtu;
 	memcpy(buf, (uint8_t *)&cfg + off, len);	/* off + len <= config_size, checked by the transport */
@@ -564,84 +571,84 @@ const struct virtio_ops vnet_virtio_ops = {
 	.reset = vnet_reset,
 };
 
-/*
- * vnet_check: every -n spec parses, and its backend accepts its options
- * (backend check: nothing opened, no port bound). Returns 0, or
- * RV_EXIT_USAGE with the reason in err.
- */
-static int vnet_check(const struct rv_config *cfg, char *err, size_t errlen)
+static void vnet_usage(FILE *out)
 {
-	for (unsigned i = 0; i < cfg->nr_nets; i++) {
-		struct vnet_spec spec;
-		char why[300];
-
-		if (vnet_parse_spec(cfg->net[i], i, &spec, err, errlen))
-			return RV_EXIT_USAGE;
-		if (spec.backend->check &&
-		    spec.backend->check(spec.backend_opts, why, sizeof(why))) {
-			snprintf(err, errlen, "net '%.64s': %s", cfg->net[i], why);
-			return RV_EXIT_USAGE;
-		}
-	}
-	return 0;
+	fputs("Network backends (-n BACKEND,OPTION,...); each takes mac=MAC, ring=split|packed:\n",
+	    out);
+	net_backends_usage(out);
 }
 
-static int vnet_create(struct vm *vm, const char *spec_text, unsigned index)
+static const struct device_option vnet_option = {
+	.name = "net", .short_name = 'n', .arg = "SPEC",
+	.summary = "virtio network: BACKEND[,OPTION...], backends below",
+	.max = VNET_MAX_DEVICES, .noun = "network devices", .usage = vnet_usage,
+};
+
+/*
+ * vnet_parse: the spec parses and its backend accepts its options
+ * (backend check: nothing opened, no port bound).
+ */
+static int vnet_parse(const char *text, unsigned index, void **conf, char *err, size_t errlen)
+{
+	struct vnet_spec *spec = calloc(1, sizeof(*spec));
+	char why[300];
+
+	if (!spec)
+		return -ENOMEM;
+	if (vnet_parse_spec(text, index, spec, err, errlen))
+		goto bad;
+	if (spec->backend->check && spec->backend->check(spec->backend_opts, why, sizeof(why))) {
+		snprintf(err, errlen, "net '%.64s': %s", text, why);
+		goto bad;
+	}
+	*conf = spec;
+	return 0;
+bad:
+	free(spec);
+	return -EINVAL;
+}
+
+static int vnet_create(struct vm *vm, const void *conf, void **state, char *err, size_t errlen)
 {
 	struct vnet *n = calloc(1, sizeof(*n));
-	char err[300];
 	int r;
 
 	if (!n)
 		return -ENOMEM;
-	if (vnet_parse_spec(spec_text, index, &n->spec, err, sizeof(err)))
-		diex(RV_EXIT_USAGE, "%s", err);
+	n->spec = *(const struct vnet_spec *)conf;
 	n->vm = vm;
 	n->nb.ops = n->spec.backend;
 	n->nb.owner = n;
 	n->nb.rx = vnet_rx;
 	n->nb.tx_ready = vnet_tx_ready;
-	r = n->nb.ops->open(&n->nb, vm->loop->ev, n->spec.backend_opts, err, sizeof(err));
-	if (r) {
-		n->nb.ops->close(&n->nb);
-		if (r == -EINVAL)
-			diex(RV_EXIT_USAGE, "net '%.64s': %s", spec_text, err);
-		diex(RV_EXIT_FAILURE, "net '%.64s': %s", spec_text, err);
-	}
+	r = n->nb.ops->open(&n->nb, vm->loop->ev, n->spec.backend_opts, err, errlen);
+	if (r)
+		goto fail;
 	n->open = true;
 	ev_idle_init(&n->tx_more, vnet_tx_more);
 	n->tx_more.data = n;
 	ev_prepare_init(&n->irq_flush, vnet_irq_flush);
 	n->irq_flush.data = n;
+	/* What the backend can carry, and no offload it cannot (TUN_F_* stay in tap.c). */
 	n->features = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS |
-	    1ull << VIRTIO_NET_F_MRG_RXBUF;
-	if (n->nb.vnet_hdr_len == VNET_HDR_LEN && n->nb.ops->set_offload)
-		n->features |= VNET_OFFLOADS;
+	    1ull << VIRTIO_NET_F_MRG_RXBUF | (n->nb.features & VNET_OFFLOADS);
 	/* The backend's MTU, advice the guest takes (user: 16384, a link inside ringvm). */
 	if (n->nb.mtu >= 68 && n->nb.mtu <= 65535 && n->nb.mtu <= NET_FRAME_MAX - 18)
 		n->features |= 1ull << VIRTIO_NET_F_MTU;
 	r = virtio_pci_create(vm, &vnet_virtio_ops, n, !n->spec.split_only, &n->vp);
-	if (!r)
-		r = vm_add_dev(vm, &vnet_ops, n);
 	if (r) {
-		n->nb.ops->close(&n->nb);
-		free(n);
+		snprintf(err, errlen, "no room for a PCI device");
+		goto fail;
 	}
+	*state = n;
+	return 0;
+fail:
+	n->nb.ops->close(&n->nb);
+	free(n);
 	return r;
 }
 
-static int vnet_setup(struct vm *vm)
-{
-	for (unsigned i = 0; i < vm->cfg->nr_nets; i++) {
-		int r = vnet_create(vm, vm->cfg->net[i], i);
-
-		if (r)
-			return r;
-	}
-	return 0;
-}
-
-static void vnet_teardown(struct vm *vm, void *state)
+static int vnet_destroy(struct vm *vm, void *state)
 {
 	struct vnet *n = state;
 	const struct net_stats *s = &n->nb.stats;
@@ -661,12 +668,14 @@ static void vnet_teardown(struct vm *vm, void *state)
 	n->nb.ops->close(&n->nb);
 	virtio_pci_destroy(n->vp);
 	free(n);
+	return 0;
 }
 
+/* No describe hook: PCI enumeration finds the device. */
 const struct device_ops vnet_ops = {
 	.name = "virtio-net",
-	.check = vnet_check,
-	.setup = vnet_setup,
-	.teardown = vnet_teardown,
-	.acpi_dsdt = NULL,	/* found by PCI enumeration */
+	.option = &vnet_option,
+	.parse = vnet_parse,
+	.create = vnet_create,
+	.destroy = vnet_destroy,
 };

@@ -8,6 +8,7 @@
 #include "netbackend.h"
 #include "virtio_pci.h"
 
+#define VNET_MAX_DEVICES 4	/* -n options per VM */
 #define VNET_QUEUE_SIZE 256	/* descriptors per queue */
 #define VNET_RXQ 0
 #define VNET_TXQ 1

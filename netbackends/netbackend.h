@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -46,6 +47,8 @@ struct net_stats {
 
 struct net_backend_ops {
 	const char *name;	/* "tap", "user", "none": the -n spec's first word */
+	const char *summary;	/* --help's line for the backend */
+	const char *help;	/* --help's lines for its options ("    key=VAL  text\n"...), or NULL */
 	/*
 	 * open: parse the backend's options (`opts`: what follows "NAME," in
 	 * the -n spec, or "" when none) and open it on loop `ev`. On failure
@@ -84,10 +87,11 @@ struct net_backend_ops {
 	void (*rx_flush)(struct net_backend *nb);
 	/*
 	 * set_offload: optional (NULL when the backend has no offloads): tell
-	 * the host side which offloads the guest negotiated (TUN_F_* bits).
-	 * Returns 0 or -errno.
+	 * the host side which virtio-net features the driver accepted (only
+	 * those in nb->features matter: the receive offloads it can take).
+	 * 0 after a reset. Returns 0 or -errno.
 	 */
-	int (*set_offload)(struct net_backend *nb, unsigned tun_flags);
+	int (*set_offload)(struct net_backend *nb, uint64_t guest_features);
 	/* close: stop every watcher and release everything. Safe after a failed open. */
 	void (*close)(struct net_backend *nb);
 };
@@ -119,6 +123,15 @@ struct net_backend {
 	 * (Ethernet's 1500). Set by open.
 	 */
 	unsigned mtu;
+	/*
+	 * features: the virtio-net feature bits (VIRTIO_NET_F_*) the backend
+	 * can carry: the checksum and segmentation offloads, which need
+	 * vnet_hdr_len > 0. The device offers these and nothing it cannot
+	 * carry. Set by open.
+	 */
+	uint64_t features;
+	/* link_up: the link has a peer (false for "none"). Set by open; read as the link status. */
+	bool link_up;
 	struct net_stats stats;
 	void *priv;		/* the backend's own state */
 };
@@ -127,5 +140,17 @@ struct net_backend {
 extern const struct net_backend_ops net_tap_ops;
 extern const struct net_backend_ops net_user_ops;
 extern const struct net_backend_ops net_none_ops;
+
+/* The backend table, NULL-terminated, in --help order (netbackends/netbackends.c). */
+extern const struct net_backend_ops *const net_backends[];
+
+/* net_backend_find: the backend named by the `len` bytes at `name`, or NULL. */
+const struct net_backend_ops *net_backend_find(const char *name, size_t len);
+
+/* net_backend_names: "user, tap or none", for messages. */
+const char *net_backend_names(char *buf, size_t len);
+
+/* net_backends_usage: each backend's --help lines. */
+void net_backends_usage(FILE *out);
 
 #endif

@@ -30,6 +30,7 @@ static int none_open(struct net_backend *nb, struct ev_loop *ev, const char *opt
 	nb->ev = ev;
 	nb->vnet_hdr_len = 0;
 	nb->priv = NULL;
+	nb->link_up = false;	/* no peer: the guest sees the link down */
 	return none_check(opts, err, errlen);
 }
 
@@ -57,6 +58,8 @@ static void none_close(struct net_backend *nb)
 
 const struct net_backend_ops net_none_ops = {
 	.name = "none",
+	.summary = "a device with no link",
+	.help = NULL,
 	.open = none_open,
 	.check = none_check,
 	.send = none_send,

@@ -749,6 +749,7 @@ static int user_open(struct net_backend *nb, struct ev_loop *ev, const char *opt
 	u->nb = nb;
 	u->mtu = o->mtu;
 	nb->mtu = o->mtu;
+	nb->link_up = true;
 	user_flows_init(&u->flows, o->sockets);
 	u->refill = true;
 	ev_prepare_init(&u->prepare, user_on_prepare);
@@ -888,6 +889,14 @@ static void user_close(struct net_backend *nb)
 
 const struct net_backend_ops net_user_ops = {
 	.name = "user",
+	.summary = "user-mode TCP/IP, no privilege needed",
+	.help = "    hostfwd=tcp|udp:[HOSTADDR]:PORT-[GUESTADDR]:PORT  forward (repeatable)\n"
+	    "    restrict=on|off  keep the guest from the host and outside (default off)\n"
+	    "    net=ADDR/PREFIX  the guest network (default 10.0.2.0/24)\n"
+	    "    ipv6=on|off      IPv6 too (default on)\n"
+	    "    hostname=NAME    the host name DHCP offers the guest\n"
+	    "    mtu=BYTES        the link MTU, 1280 to 65521 (default 16384)\n"
+	    "    sockets=N        host sockets the guest's flows may hold (default 256)\n",
 	.open = user_open,
 	.check = user_check,
 	.send = user_send,

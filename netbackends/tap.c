@@ -26,11 +26,18 @@
 
 #include <net/if.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 
 #include <ev.h>
 
 #include "log.h"
 #include "netbackend.h"
+
+/* Every checksum and segmentation offload: TAP with IFF_VNET_HDR carries them all. */
+#define TAP_OFFLOADS (1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM | \
+	1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6 | \
+	1ull << VIRTIO_NET_F_HOST_ECN | 1ull << VIRTIO_NET_F_GUEST_TSO4 | \
+	1ull << VIRTIO_NET_F_GUEST_TSO6 | 1ull << VIRTIO_NET_F_GUEST_ECN)
 
 #define TAP_ETH_HLEN 14		/* the shortest frame worth passing on */
 #define TAP_VNET_HDR_LEN 12	/* struct virtio_net_hdr_mrg_rxbuf (virtio 1.0) */
@@ -358,6 +365,9 @@ static int tap_open(struct net_backend *nb, struct ev_loop *ev, const char *opts
 	if (r < 0)
 		goto fail;
 	nb->vnet_hdr_len = o.vnet_hdr ? TAP_VNET_HDR_LEN : 0;
+	nb->link_up = true;
+	/* The kernel takes and gives every offload, given headers to say what was done. */
+	nb->features = o.vnet_hdr ? TAP_OFFLOADS : 0;
 	ev_io_init(&t->rx_watcher, tap_on_readable, t->fd, EV_READ);
 	t->rx_watcher.data = t;
 	ev_io_init(&t->tx_watcher, tap_on_writable, t->fd, EV_WRITE);
@@ -448,16 +458,26 @@ static void tap_rx_resume(struct net_backend *nb)
 }
 
 /*
- * tap_set_offload: pass the guest's TUN_F_* offloads to the kernel. Returns
- * 0 or -errno; -EINVAL for any offload without vnet_hdr (the kernel could
- * not tell the guest how to finish the checksum or segmentation).
+ * tap_set_offload: pass the receive offloads the driver accepted to the
+ * kernel as TUN_F_* bits. Returns 0 or -errno; -EINVAL for any offload
+ * without vnet_hdr (the kernel could not tell the guest how to finish the
+ * checksum or segmentation).
  */
-static int tap_set_offload(struct net_backend *nb, unsigned tun_flags)
+static int tap_set_offload(struct net_backend *nb, uint64_t guest_features)
 {
 	struct tap *t = nb->priv;
+	unsigned tun_flags = 0;
 
 	if (!t)
 		return -EBADF;
+	if (guest_features & 1ull << VIRTIO_NET_F_GUEST_CSUM)
+		tun_flags |= TUN_F_CSUM;
+	if (guest_features & 1ull << VIRTIO_NET_F_GUEST_TSO4)
+		tun_flags |= TUN_F_TSO4;
+	if (guest_features & 1ull << VIRTIO_NET_F_GUEST_TSO6)
+		tun_flags |= TUN_F_TSO6;
+	if (guest_features & 1ull << VIRTIO_NET_F_GUEST_ECN)
+		tun_flags |= TUN_F_TSO_ECN;
 	if (tun_flags && nb->vnet_hdr_len == 0)
 		return -EINVAL;
 	if (ioctl(t->fd, TUNSETOFFLOAD, (unsigned long)tun_flags) < 0)
@@ -482,6 +502,9 @@ static void tap_close(struct net_backend *nb)
 
 const struct net_backend_ops net_tap_ops = {
 	.name = "tap",
+	.summary = "a TAP interface",
+	.help = "    ifname=NAME      attach to this existing interface (else create one)\n"
+	    "    vnet_hdr=on|off  pass virtio-net headers, for offloads (default on)\n",
 	.open = tap_open,
 	.check = tap_check,
 	.send = tap_send,

@@ -1,4 +1,13 @@
-/* cli.c: getopt_long parsing of ringvm's options; every bad input gets one clear line. */
+/*
+ * cli.c: the command line. Owns the core options (kernel, memory, CPUs,
+ * --check, --help, --version) and reads every device option, its --help
+ * text and its spec parser from the device table (src/devices.c), so a new
+ * device adds its option without touching this file. Every bad input gets
+ * one line naming the problem; nothing is opened here.
+ *
+ * Exported: cli_parse (argv to struct rv_config), cli_parse_size (sizes
+ * like 256M), cli_usage (--help). Contracts in cli.h.
+ */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -7,63 +16,98 @@
 #include <string.h>
 
 #include "cli.h"
+#include "device.h"
+#include "devinst.h"
 
 #ifndef RINGVM_VERSION
 #define RINGVM_VERSION "0.0"
 #endif
 
-static const char cli_short[] = ":k:i:a:m:c:d:n:hV";
-
-static const struct option cli_long[] = {
-	{ "kernel", required_argument, NULL, 'k' },
-	{ "initrd", required_argument, NULL, 'i' },
-	{ "append", required_argument, NULL, 'a' },
-	{ "memory", required_argument, NULL, 'm' },
-	{ "cpus", required_argument, NULL, 'c' },
-	{ "disk", required_argument, NULL, 'd' },
-	{ "net", required_argument, NULL, 'n' },
-	{ "check", no_argument, NULL, 'C' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+/* getopt values of the core options without a short form, and of device options. */
+enum {
+	CLI_OPT_CHECK = 0x100,
+	CLI_OPT_DEVICE = 0x200,		/* + index in rv_devices */
 };
+
+#define CLI_MAX_OPTS 32
+#define CLI_MAX_SPECS RV_MAX_INSTANCES
+
+/* One core option, as getopt_long and --help see it. */
+struct cli_core {
+	const char *name;
+	int has_arg;
+	int val;
+	const char *arg, *summary;
+};
+
+static const struct cli_core cli_core_opts[] = {
+	{ "kernel", required_argument, 'k', "FILE", "Linux bzImage to boot (required)" },
+	{ "initrd", required_argument, 'i', "FILE", "initramfs to load" },
+	{ "append", required_argument, 'a', "CMDLINE", "kernel command line, after ringvm's defaults" },
+	{ "memory", required_argument, 'm', "SIZE", "guest memory: 256M, 1G, ... (default 256M)" },
+	{ "cpus", required_argument, 'c', "N", "number of vCPUs (default 1)" },
+	{ NULL, 0, 0, NULL, NULL },	/* the device options go here in --help */
+	{ "check", no_argument, CLI_OPT_CHECK, NULL, "check the options and files, start nothing" },
+	{ "help", no_argument, 'h', NULL, "show this help" },
+	{ "version", no_argument, 'V', NULL, "show the version" },
+};
+
+#define CLI_NR_CORE (sizeof(cli_core_opts) / sizeof(cli_core_opts[0]))
+
+/* What one cli_parse call collects before judging it (no file-scope state). */
+struct cli_state {
+	struct option opts[CLI_MAX_OPTS];
+	char shorts[2 * CLI_MAX_OPTS + 2];
+	const char *mem, *cpus;
+	struct { const struct device_ops *ops; const char *spec; } specs[CLI_MAX_SPECS];
+	unsigned nr_specs;
+};
+
+/* cli_usage_line: "  -k, --kernel FILE     text", columns as in ringvm(1)'s synopsis. */
+static void cli_usage_line(FILE *out, int short_name, const char *name, const char *arg,
+    const char *summary)
+{
+	char left[40];
+
+	if (short_name > 0 && short_name < 0x100)
+		snprintf(left, sizeof(left), "-%c, --%s%s%s", short_name, name, arg ? " " : "",
+		    arg ? arg : "");
+	else
+		snprintf(left, sizeof(left), "    --%s%s%s", name, arg ? " " : "", arg ? arg : "");
+	fprintf(out, "  %-20s  %s\n", left, summary);
+}
 
 void cli_usage(FILE *out)
 {
 	fputs("usage: ringvm -k kernel [-i initrd] [-a cmdline] [-m size] [-c cpus]\n"
-	    "              [-d disk] [-n net]\n"
-	    "\n"
-	    "  -k, --kernel FILE     Linux bzImage to boot (required)\n"
-	    "  -i, --initrd FILE     initramfs to load\n"
-	    "  -a, --append CMDLINE  kernel command line, after ringvm's defaults\n"
-	    "  -m, --memory SIZE     guest memory: 256M, 1G, ... (default 256M)\n"
-	    "  -c, --cpus N          number of vCPUs (default 1)\n"
-	    "  -d, --disk SPEC       virtio disk: PATH[,OPTION...], options below\n"
-	    "  -n, --net SPEC        virtio network: BACKEND[,OPTION...], backends below\n"
-	    "      --check           check the options and files, start nothing\n"
-	    "  -h, --help            show this help\n"
-	    "  -V, --version         show the version\n"
-	    "\n"
-	    /* One sub-option per line, as ringvm(1) orders them: adding one is one line. */
-	    "Disk options (-d PATH,OPTION,...):\n"
-	    "  ro                 read-only for the guest\n"
-	    "  serial=ID          the disk's serial number (up to 20 bytes)\n"
-	    "  ring=split|packed  virtqueue layout offered\n"
-	    "  aio=uring|sync     how the host does the I/O\n"
-	    "Network backends (-n BACKEND,OPTION,...); each takes mac=MAC, ring=split|packed:\n"
-	    "  user               user-mode TCP/IP, no privilege needed; options:\n"
-	    "    hostfwd=tcp|udp:[HOSTADDR]:PORT-[GUESTADDR]:PORT  forward (repeatable)\n"
-	    "    restrict=on|off  keep the guest from the host and outside (default off)\n"
-	    "    net=ADDR/PREFIX  the guest network (default 10.0.2.0/24)\n"
-	    "    ipv6=on|off      IPv6 too (default on)\n"
-	    "    hostname=NAME    the host name DHCP offers the guest\n"
-	    "    mtu=BYTES        the link MTU, 1280 to 65521 (default 16384)\n"
-	    "    sockets=N        host sockets the guest's flows may hold (default 256)\n"
-	    "  tap                a TAP interface; options:\n"
-	    "    ifname=NAME      attach to this existing interface (else create one)\n"
-	    "    vnet_hdr=on|off  pass virtio-net headers, for offloads (default on)\n"
-	    "  none               a device with no link\n"
-	    "\n"
+	    "             ", out);
+	for (const struct device_ops *const *d = rv_devices; *d; d++) {
+		const struct device_option *o = (*d)->option;
+
+		if (o && o->short_name)
+			fprintf(out, " [-%c %s]", o->short_name, o->arg);
+		else if (o)
+			fprintf(out, " [--%s %s]", o->name, o->arg);
+	}
+	fputs("\n\n", out);
+	for (size_t i = 0; i < CLI_NR_CORE; i++) {
+		const struct cli_core *c = &cli_core_opts[i];
+
+		if (c->name) {
+			cli_usage_line(out, c->val, c->name, c->arg, c->summary);
+			continue;
+		}
+		for (const struct device_ops *const *d = rv_devices; *d; d++)
+			if ((*d)->option)
+				cli_usage_line(out, (*d)->option->short_name, (*d)->option->name,
+				    (*d)->option->arg, (*d)->option->summary);
+	}
+	fputc('\n', out);
+	/* Each device's sub-options, one per line, as ringvm(1) orders them. */
+	for (const struct device_ops *const *d = rv_devices; *d; d++)
+		if ((*d)->option && (*d)->option->usage)
+			(*d)->option->usage(out);
+	fputs("\n"
 	    "Exit status: 0 the guest powered off, 1 host failure, 2 bad command line,\n"
 	    "3 bad kernel, initrd or disk file, 4 the guest rebooted, 5 guest kernel panic,\n"
 	    "6 vCPU failure, 128+N stopped by signal N (Ctrl-A x: 130).\n"
@@ -118,130 +162,211 @@ static enum cli_result cli_err(char *err, size_t errlen, const char *fmt, ...)
 	return CLI_ERROR;
 }
 
-/* cli_once: store a single-use option, refusing a repeat. */
-static int cli_once(const char **slot, const char *arg)
+/* cli_build: getopt_long's tables from the core options and the device table. */
+static void cli_build(struct cli_state *st)
 {
-	if (*slot)
-		return -1;
-	*slot = arg;
-	return 0;
+	unsigned n = 0;
+	char *s = st->shorts;
+
+	*s++ = ':';	/* report a missing argument as ':' */
+	for (size_t i = 0; i < CLI_NR_CORE; i++) {
+		const struct cli_core *c = &cli_core_opts[i];
+
+		if (!c->name)
+			continue;
+		st->opts[n++] = (struct option){ c->name, c->has_arg, NULL, c->val };
+		if (c->val < 0x100) {
+			*s++ = (char)c->val;
+			if (c->has_arg)
+				*s++ = ':';
+		}
+	}
+	for (unsigned i = 0; rv_devices[i] && n < CLI_MAX_OPTS - 1; i++) {
+		const struct device_option *o = rv_devices[i]->option;
+
+		if (!o)
+			continue;
+		st->opts[n++] = (struct option){ o->name, required_argument, NULL,
+		    o->short_name ? o->short_name : CLI_OPT_DEVICE + (int)i };
+		if (o->short_name) {
+			*s++ = o->short_name;
+			*s++ = ':';
+		}
+	}
+	st->opts[n] = (struct option){ NULL, 0, NULL, 0 };
+	*s = '\0';
 }
 
 /* cli_optname: the option as the user spelled it, for messages. */
-static const char *cli_optname(int c, int longidx, char *buf, size_t len)
+static const char *cli_optname(const struct cli_state *st, int c, int longidx, char *buf,
+    size_t len)
 {
 	if (longidx >= 0)
-		snprintf(buf, len, "--%s", cli_long[longidx].name);
+		snprintf(buf, len, "--%s", st->opts[longidx].name);
 	else
 		snprintf(buf, len, "-%c", c);
 	return buf;
 }
 
+/* cli_bad_option: the message for an unknown option or a missing or extra argument. */
+static enum cli_result cli_bad_option(int c, char **argv, char *err, size_t errlen)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':') {
+		/* glibc sets optopt for long options too: name what was typed. */
+		if (!strncmp(arg, "--", 2))
+			return cli_err(err, errlen, "option %s needs an argument", arg);
+		return cli_err(err, errlen, "option -%c needs an argument", optopt);
+	}
+	if (!strncmp(arg, "--", 2)) {
+		int n = (int)strcspn(arg, "=");
+
+		if (optopt)
+			return cli_err(err, errlen, "option %.*s takes no argument", n, arg);
+		return cli_err(err, errlen, "unknown option '%s' (see ringvm --help)", arg);
+	}
+	return cli_err(err, errlen, "unknown option '-%c' (see ringvm --help)", optopt);
+}
+
+/* cli_once: store a single-use option, refusing a repeat. */
+static enum cli_result cli_once(const struct cli_state *st, const char **slot, int c,
+    int longidx, char *err, size_t errlen)
+{
+	char name[32];
+
+	if (*slot)
+		return cli_err(err, errlen, "option %s given twice",
+		    cli_optname(st, c, longidx, name, sizeof(name)));
+	*slot = optarg;
+	return CLI_RUN;
+}
+
+/*
+ * cli_option: take one option getopt returned. Returns CLI_RUN to go on,
+ * CLI_EXIT_OK after --help or --version, or CLI_ERROR.
+ */
+static enum cli_result cli_option(struct cli_state *st, int c, int longidx, char **argv,
+    struct rv_config *cfg, FILE *out, char *err, size_t errlen)
+{
+	const struct device_ops *dev;
+
+	switch (c) {
+	case 'k': return cli_once(st, &cfg->kernel, c, longidx, err, errlen);
+	case 'i': return cli_once(st, &cfg->initrd, c, longidx, err, errlen);
+	case 'a': return cli_once(st, &cfg->append, c, longidx, err, errlen);
+	case 'm': return cli_once(st, &st->mem, c, longidx, err, errlen);
+	case 'c': return cli_once(st, &st->cpus, c, longidx, err, errlen);
+	case CLI_OPT_CHECK:
+		cfg->check_only = true;
+		return CLI_RUN;
+	case 'h':
+		cli_usage(out);
+		return CLI_EXIT_OK;
+	case 'V':
+		fprintf(out, "ringvm %s\n", RINGVM_VERSION);
+		return CLI_EXIT_OK;
+	}
+	dev = c >= CLI_OPT_DEVICE ? rv_devices[c - CLI_OPT_DEVICE] :
+	    c > 0 && c < 0x100 && c != ':' && c != '?' ? devices_find_option(NULL, (char)c) : NULL;
+	if (!dev)
+		return cli_bad_option(c, argv, err, errlen);
+	/* Specs are judged once every option is known; only their number now. */
+	if (dev->option) {
+		unsigned n = 0;
+
+		for (unsigned i = 0; i < st->nr_specs; i++)
+			n += st->specs[i].ops == dev;
+		if (n == dev->option->max)
+			return cli_err(err, errlen, "more than %u %s", dev->option->max,
+			    dev->option->noun);
+	}
+	if (st->nr_specs == CLI_MAX_SPECS)
+		return cli_err(err, errlen, "more than %d device options", CLI_MAX_SPECS);
+	st->specs[st->nr_specs].ops = dev;
+	st->specs[st->nr_specs++].spec = optarg;
+	return CLI_RUN;
+}
+
+/* cli_memory: -m's value, within [RV_MEM_MIN, 2^64). */
+static enum cli_result cli_memory(const char *mem, uint64_t *bytes, char *err, size_t errlen)
+{
+	int r = cli_parse_size(mem, bytes);
+
+	if (r == -ERANGE)
+		return cli_err(err, errlen, "memory size '%s' is too large", mem);
+	if (r)
+		return cli_err(err, errlen, "memory size '%s' is not a size (use e.g. 256M or 1G)",
+		    mem);
+	if (*bytes < RV_MEM_MIN)
+		return cli_err(err, errlen, "memory size '%s' is too small: the minimum is %lluM",
+		    mem, RV_MEM_MIN >> 20);
+	return CLI_RUN;
+}
+
+/* cli_cpus: -c's value, 1 to RV_MAX_VCPUS. */
+static enum cli_result cli_cpus(const char *cpus, unsigned *ncpus, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(cpus, &end, 10);
+	if (!isdigit((unsigned char)cpus[0]) || *end)
+		return cli_err(err, errlen, "cpu count '%s' is not a number", cpus);
+	if (errno || n == 0 || n > RV_MAX_VCPUS)
+		return cli_err(err, errlen, "cpu count %s is out of range: use 1 to %d", cpus,
+		    RV_MAX_VCPUS);
+	*ncpus = (unsigned)n;
+	return CLI_RUN;
+}
+
+/* cli_finish: judge what the options collected, in a fixed order. */
+static enum cli_result cli_finish(struct cli_state *st, struct rv_config *cfg, char *err,
+    size_t errlen)
+{
+	if (!cfg->kernel)
+		return cli_err(err, errlen, "no kernel given: use -k FILE (see ringvm --help)");
+	if (st->mem && cli_memory(st->mem, &cfg->mem_size, err, errlen))
+		return CLI_ERROR;
+	if (st->cpus && cli_cpus(st->cpus, &cfg->ncpus, err, errlen))
+		return CLI_ERROR;
+	for (unsigned i = 0; i < st->nr_specs; i++)
+		if (devinst_parse(cfg, st->specs[i].ops, st->specs[i].spec, err, errlen))
+			return CLI_ERROR;
+	if (devices_configure(cfg, err, errlen))
+		return CLI_ERROR;
+	return CLI_RUN;
+}
+
 enum cli_result cli_parse(int argc, char **argv, struct rv_config *cfg,
     FILE *out, char *err, size_t errlen)
 {
-	const char *mem = NULL, *cpus = NULL;
-	char name[32];
+	struct cli_state st;
+	enum cli_result r;
 	int c, longidx;
 
 	memset(cfg, 0, sizeof(*cfg));
+	memset(&st, 0, sizeof(st));
 	cfg->mem_size = RV_MEM_DEFAULT;
 	cfg->ncpus = 1;
+	cli_build(&st);
 	opterr = 0;
 	optind = 0;	/* glibc: full reinitialisation, so tests can call us twice */
 	for (;;) {
 		longidx = -1;
-		c = getopt_long(argc, argv, cli_short, cli_long, &longidx);
+		c = getopt_long(argc, argv, st.shorts, st.opts, &longidx);
 		if (c == -1)
 			break;
-		switch (c) {
-		case 'k':
-		case 'i':
-		case 'a': {
-			const char **slot = c == 'k' ? &cfg->kernel :
-			    c == 'i' ? &cfg->initrd : &cfg->append;
-
-			if (cli_once(slot, optarg))
-				return cli_err(err, errlen, "option %s given twice",
-				    cli_optname(c, longidx, name, sizeof(name)));
-			break;
-		}
-		case 'm':
-		case 'c':
-			if (cli_once(c == 'm' ? &mem : &cpus, optarg))
-				return cli_err(err, errlen, "option %s given twice",
-				    cli_optname(c, longidx, name, sizeof(name)));
-			break;
-		case 'd':
-			if (cfg->nr_disks == RV_MAX_DISKS)
-				return cli_err(err, errlen, "more than %d disks", RV_MAX_DISKS);
-			cfg->disk[cfg->nr_disks++] = optarg;
-			break;
-		case 'n':
-			if (cfg->nr_nets == RV_MAX_NETS)
-				return cli_err(err, errlen, "more than %d network devices", RV_MAX_NETS);
-			cfg->net[cfg->nr_nets++] = optarg;
-			break;
-		case 'C':
-			cfg->check_only = true;
-			break;
-		case 'h':
-			cli_usage(out);
-			return CLI_EXIT_OK;
-		case 'V':
-			fprintf(out, "ringvm %s\n", RINGVM_VERSION);
-			return CLI_EXIT_OK;
-		case ':':
-			/* glibc sets optopt for long options too: name what was typed. */
-			if (!strncmp(argv[optind - 1], "--", 2))
-				return cli_err(err, errlen, "option %s needs an argument",
-				    argv[optind - 1]);
-			return cli_err(err, errlen, "option -%c needs an argument", optopt);
-		default:
-			if (!strncmp(argv[optind - 1], "--", 2)) {
-				const char *arg = argv[optind - 1];
-				int n = (int)strcspn(arg, "=");
-
-				if (optopt)
-					return cli_err(err, errlen, "option %.*s takes no argument",
-					    n, arg);
-				return cli_err(err, errlen,
-				    "unknown option '%s' (see ringvm --help)", arg);
-			}
-			return cli_err(err, errlen,
-			    "unknown option '-%c' (see ringvm --help)", optopt);
-		}
+		r = cli_option(&st, c, longidx, argv, cfg, out, err, errlen);
+		if (r != CLI_RUN)
+			return r;
 	}
 	if (optind < argc)
 		return cli_err(err, errlen, "unexpected argument '%s' (see ringvm --help)",
 		    argv[optind]);
-	if (!cfg->kernel)
-		return cli_err(err, errlen, "no kernel given: use -k FILE (see ringvm --help)");
-	if (mem) {
-		int r = cli_parse_size(mem, &cfg->mem_size);
-
-		if (r == -ERANGE)
-			return cli_err(err, errlen, "memory size '%s' is too large", mem);
-		if (r)
-			return cli_err(err, errlen,
-			    "memory size '%s' is not a size (use e.g. 256M or 1G)", mem);
-		if (cfg->mem_size < RV_MEM_MIN)
-			return cli_err(err, errlen,
-			    "memory size '%s' is too small: the minimum is %lluM",
-			    mem, RV_MEM_MIN >> 20);
-	}
-	if (cpus) {
-		char *end;
-		unsigned long n;
-
-		errno = 0;
-		n = strtoul(cpus, &end, 10);
-		if (!isdigit((unsigned char)cpus[0]) || *end)
-			return cli_err(err, errlen, "cpu count '%s' is not a number", cpus);
-		if (errno || n == 0 || n > RV_MAX_VCPUS)
-			return cli_err(err, errlen,
-			    "cpu count %s is out of range: use 1 to %d", cpus, RV_MAX_VCPUS);
-		cfg->ncpus = (unsigned)n;
-	}
-	return CLI_RUN;
+	r = cli_finish(&st, cfg, err, errlen);
+	if (r != CLI_RUN)
+		devinst_free(cfg);
+	return r;
 }

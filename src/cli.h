@@ -1,4 +1,4 @@
-/* cli.h: command-line parsing into struct rv_config, with one-line errors. */
+/* cli.h: command-line parsing into struct rv_config, with one-line errors (cli.c). */
 #ifndef RINGVM_CLI_H
 #define RINGVM_CLI_H
 
@@ -15,9 +15,13 @@ enum cli_result {
 };
 
 /*
- * cli_parse: parse argv into `cfg` (zeroed first, then defaults). Prints
+ * cli_parse: parse argv into `cfg` (zeroed first, then defaults): the core
+ * options here, each device option through its device's parse hook (the
+ * device table), then the devices every VM has (devices_configure). Prints
  * --help and --version text to `out`. On CLI_ERROR, `err` (of `errlen`
- * bytes) names the problem; nothing is printed. Reentrant: resets getopt.
+ * bytes) names the problem; nothing is printed and nothing is held. On
+ * CLI_RUN the caller frees the parsed specs with devinst_free(cfg).
+ * Opens nothing. Reentrant: resets getopt.
  */
 enum cli_result cli_parse(int argc, char **argv, struct rv_config *cfg,
     FILE *out, char *err, size_t errlen);

@@ -12,7 +12,6 @@
 #include "console.h"
 #include "log.h"
 #include "loop.h"
-#include "vm.h"
 
 #define CONSOLE_FLUSH_MS 2000	/* how long exit waits for a slow reader */
 
@@ -40,9 +39,9 @@ static void console_update_in(struct console *c)
 	else
 		want = c->pending_len == 0 && console_room_in(c) > 0;
 	if (want && !ev_is_active(&c->in_watcher))
-		ev_io_start(c->vm->loop->ev, &c->in_watcher);
+		ev_io_start(c->loop->ev, &c->in_watcher);
 	else if (!want && ev_is_active(&c->in_watcher))
-		ev_io_stop(c->vm->loop->ev, &c->in_watcher);
+		ev_io_stop(c->loop->ev, &c->in_watcher);
 }
 
 /* console_feed: hand pending input to the guest, as much as it takes now. */
@@ -64,9 +63,9 @@ static void console_update_out(struct console *c)
 	if (!c->started)
 		return;
 	if (want && !ev_is_active(&c->out_watcher))
-		ev_io_start(c->vm->loop->ev, &c->out_watcher);
+		ev_io_start(c->loop->ev, &c->out_watcher);
 	else if (!want && ev_is_active(&c->out_watcher))
-		ev_io_stop(c->vm->loop->ev, &c->out_watcher);
+		ev_io_stop(c->loop->ev, &c->out_watcher);
 }
 
 /*
@@ -90,7 +89,7 @@ static size_t console_escape(struct console *c, uint8_t *buf, size_t n)
 		c->escape = false;
 		if (b == 'x' || b == 'X') {
 			/* Quit as if interrupted, so scripts see 130. */
-			vm_request_stop(c->vm, RV_EXIT_SIGNAL + SIGINT);
+			loop_stop(c->loop, RV_EXIT_SIGNAL + SIGINT);
 			return out;
 		}
 		/* Ctrl-A Ctrl-A sends one Ctrl-A; Ctrl-A and any other key sends that key. */
@@ -180,10 +179,10 @@ static void console_on_output(struct ev_loop *ev, ev_io *w, int revents)
 	console_update_out(c);
 }
 
-void console_init(struct console *c, struct vm *vm, int in_fd, int out_fd)
+void console_init(struct console *c, struct loop *loop, int in_fd, int out_fd)
 {
 	memset(c, 0, sizeof(*c));
-	c->vm = vm;
+	c->loop = loop;
 	c->in_fd = c->in_io = in_fd;
 	c->out_fd = c->out_io = out_fd;
 	c->in_flags = c->out_flags = -1;
@@ -191,7 +190,6 @@ void console_init(struct console *c, struct vm *vm, int in_fd, int out_fd)
 	c->in_watcher.data = c;
 	ev_io_init(&c->out_watcher, console_on_output, out_fd, EV_WRITE);
 	c->out_watcher.data = c;
-	vm->console = c;
 }
 
 /*
@@ -313,8 +311,8 @@ void console_fini(struct console *c)
 	if (!c->started)
 		return;
 	c->started = false;
-	ev_io_stop(c->vm->loop->ev, &c->in_watcher);
-	ev_io_stop(c->vm->loop->ev, &c->out_watcher);
+	ev_io_stop(c->loop->ev, &c->in_watcher);
+	ev_io_stop(c->loop->ev, &c->out_watcher);
 	/* The guest's last words (a test verdict, a panic) must reach the reader. */
 	while (c->out_len && !c->out_dead && waited < CONSOLE_FLUSH_MS) {
 		struct pollfd p = { .fd = c->out_io, .events = POLLOUT };

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <termios.h>
 
-struct vm;
+struct loop;
 
 #define CONSOLE_OUT_SIZE 16384	/* bytes of guest output held for a slow reader */
 #define CONSOLE_PENDING 256	/* terminal input held for a guest not listening */
@@ -47,7 +47,7 @@ enum console_io {
 };
 
 struct console {
-	struct vm *vm;
+	struct loop *loop;		/* where its watchers run, and Ctrl-A x stops */
 	int in_fd, out_fd;		/* as given: the terminal settings live here */
 	int in_io, out_io;		/* what reads and writes use (see console_io) */
 	enum console_io in_kind, out_kind;
@@ -74,7 +74,7 @@ struct console {
  * console_init: prepare the console on fds `in_fd` and `out_fd` (normally 0
  * and 1) without touching them yet, so setup can still fail cleanly.
  */
-void console_init(struct console *c, struct vm *vm, int in_fd, int out_fd);
+void console_init(struct console *c, struct loop *loop, int in_fd, int out_fd);
 
 /*
  * console_start: take over the fds: raw mode when in_fd is a terminal,

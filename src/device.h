@@ -1,48 +1,106 @@
 /*
- * device.h: the one interface every device file in devices/ fills.
+ * device.h: the one interface every device file in devices/ fills, and the
+ * device table (src/devices.c) that is ringvm's only registry of devices.
  *
- * A device is one file that defines one `const struct device_ops`; the table
- * in src/devices.c lists them in the order they are set up, which also fixes
- * their order in the firmware tables. The core never switches on a device
- * type: it calls these hooks.
+ * A device is one file that defines one `const struct device_ops`. The
+ * table lists them in creation order, which also fixes their order in the
+ * firmware description. Everything else reads the table: the command line
+ * (a device's option, its --help text and the parsing of its specs), the
+ * configuration check, creation, teardown and the firmware builder. The
+ * core never switches on a device type: it calls these hooks.
+ *
+ * Life of an instance:
+ *   parse   (CLI, nothing opened)  -> conf
+ *   check   (before /dev/kvm)      -> files looked at, read-only
+ *   create  (setup, on the loop)   -> state, bus ranges claimed
+ *   destroy (exit, vCPUs stopped)  -> everything released
  */
 #ifndef RINGVM_DEVICE_H
 #define RINGVM_DEVICE_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 struct vm;
-struct aml;
 struct rv_config;
+
+/* A device's command-line option: each use adds one instance. */
+struct device_option {
+	const char *name;	/* long option, "disk" for --disk */
+	char short_name;	/* 'd' for -d, or 0 for a long option only */
+	const char *arg;	/* the argument's name in --help: "SPEC" */
+	const char *summary;	/* --help's one line, after the option */
+	unsigned max;		/* instances allowed */
+	const char *noun;	/* what one instance is called, plural: "disks" */
+	/* usage: optional: print the sub-option block of --help. */
+	void (*usage)(FILE *out);
+};
+
+/*
+ * A neutral description of one instance for the firmware tables: what it
+ * is in each vocabulary, and its resources. The architecture turns it into
+ * ACPI (x86) or device-tree nodes (arm64, later).
+ */
+#define DEV_DESC_MAX_RES 4
+
+enum dev_res_kind {
+	DEV_RES_PIO,		/* port I/O range (x86) */
+	DEV_RES_MMIO,		/* memory-mapped range */
+};
+
+struct dev_desc {
+	const char *acpi_name;		/* 4-character namespace name, "COM1" */
+	const char *acpi_hid;		/* "PNP0501" (EISA form) or "QEMU0001" */
+	unsigned acpi_uid;		/* _UID, or 0 for none */
+	const char *dt_compatible;	/* "ns16550a" */
+	struct {
+		enum dev_res_kind kind;
+		uint64_t base, len;
+	} res[DEV_DESC_MAX_RES];
+	unsigned nr_res;
+	int irq;			/* the interrupt line, -1 for none */
+};
 
 struct device_ops {
 	const char *name;
+	/* option: the option that adds instances; NULL for a device every VM has once. */
+	const struct device_option *option;
 	/*
-	 * check: optional: judge this device's part of the configuration
-	 * (its option specs, the files they name) before anything is opened
-	 * for the VM, opening files only to look at them. Returns 0, or the
-	 * exit status to leave with (RV_EXIT_USAGE for the command line,
-	 * RV_EXIT_BADFILE for a file) and a one-line reason in err.
+	 * parse: judge one spec (the option's argument; NULL for a device
+	 * without option) and return its parsed form in *conf (malloc'd, freed
+	 * with free(); NULL is fine). `index` counts this device's specs from
+	 * 0. Opens nothing: the CLI calls it before anything exists. Returns
+	 * 0, or -EINVAL with a one-line reason in err (a usage error).
+	 * Optional: without it the instance gets a NULL conf.
 	 */
-	int (*check)(const struct rv_config *cfg, char *err, size_t errlen);
+	int (*parse)(const char *spec, unsigned index, void **conf, char *err, size_t errlen);
 	/*
-	 * setup: create this device's instances for `vm` as its configuration
-	 * asks (none is fine), claim their bus ranges and register each with
-	 * vm_add_dev(). Runs once, before the vCPUs start. Returns 0 or -errno;
-	 * the caller names the device in the error.
+	 * check: optional: look at the files `conf` names, opening them only to
+	 * read, before /dev/kvm is opened. Returns 0, or -errno with a one-line
+	 * reason in err (the run exits with status 3, a bad file).
 	 */
-	int (*setup)(struct vm *vm);
+	int (*check)(const void *conf, char *err, size_t errlen);
 	/*
-	 * teardown: release one instance made by setup (flush files, close
-	 * fds, free state). Runs on the loop thread after the vCPUs stopped.
+	 * create: make one instance for `vm` from `conf` (still owned by the
+	 * configuration), claim its bus ranges, and return it in *state.
+	 * Setup, on the loop thread, before the vCPUs start. Returns 0 or
+	 * -errno with a one-line reason in err; on failure nothing is held.
 	 */
-	void (*teardown)(struct vm *vm, void *state);
+	int (*create)(struct vm *vm, const void *conf, void **state, char *err, size_t errlen);
 	/*
-	 * acpi_dsdt: describe one instance in the DSDT (x86). Called inside
-	 * Scope(\_SB). NULL when the device needs no namespace object.
-	 * Returns 0 or -ENOSPC when the table buffer is full.
+	 * destroy: release one instance (flush files, close fds, free state).
+	 * On the loop thread, after the vCPUs stopped. Returns 0, or -errno
+	 * when a promise to the guest was broken (a disk's final flush
+	 * failed): the run then exits with status 1.
 	 */
-	int (*acpi_dsdt)(void *state, struct aml *aml);
+	int (*destroy)(struct vm *vm, void *state);
+	/*
+	 * describe: optional: describe the instance for the firmware tables.
+	 * Returns 1 with `desc` filled, or 0 when the device needs no entry
+	 * (PCI devices are found by enumeration).
+	 */
+	int (*describe)(const void *state, struct dev_desc *desc);
 };
 
 /* Every device, defined in its own file in devices/. */
@@ -52,19 +110,30 @@ extern const struct device_ops pvpanic_ops;
 extern const struct device_ops vblk_ops;
 extern const struct device_ops vnet_ops;
 
-/* The device table, NULL-terminated, in setup order (src/devices.c). */
+/* The device table, NULL-terminated, in creation order (src/devices.c). */
 extern const struct device_ops *const rv_devices[];
 
+/* One instance: its device, its configuration, and its state once created. */
+struct dev_instance {
+	const struct device_ops *ops;
+	const char *spec;	/* the option's argument, or NULL */
+	unsigned index;		/* the nth instance of this device */
+	void *conf;		/* from ops->parse */
+	void *state;		/* from ops->create; NULL until then */
+};
+
 /*
- * devices_check: run every check hook; on the first failure print its
- * reason and exit with its status. Needs no VM: the CLI's last step.
+ * devices_find_option: the device whose option is `name` (long) or
+ * `short_name` (when nonzero), or NULL.
  */
-void devices_check(const struct rv_config *cfg);
+const struct device_ops *devices_find_option(const char *name, char short_name);
 
-/* devices_setup: run every setup hook. Dies naming the device on failure. */
-void devices_setup(struct vm *vm);
-
-/* devices_teardown: run teardown for every instance, newest first. */
-void devices_teardown(struct vm *vm);
+/*
+ * devices_configure: append an instance of every device without an
+ * option, then order the instances as the table does (the CLI's last
+ * step, after devinst_parse for each option). Returns 0 or -errno with
+ * the reason in err.
+ */
+int devices_configure(struct rv_config *cfg, char *err, size_t errlen);
 
 #endif

@@ -1,14 +1,24 @@
 /*
- * devices.c: the device table, in setup order (which is also their DSDT
- * order), and the loops over it: check the configuration before the VM
- * exists, set every device up, tear every instance down.
+ * devices.c: the device table and the loops over it.
+ *
+ * The CLI finds device options here (devices_find_option) and, once every
+ * option is parsed, devices_configure adds the devices every VM has and
+ * puts the instances in table order. The instance list itself (parse,
+ * check, create, destroy) is devinst.c's, which needs no table. Devices
+ * never register themselves: they only fill their ops, so no device calls
+ * back into the core.
+ *
+ * Table order is creation order and firmware order. A new device is one
+ * file in devices/ and one row below (see docs/ARCHITECTURE.md).
  */
-#include <stddef.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "device.h"
-#include "log.h"
-#include "vm.h"
+#include "devinst.h"
 
 const struct device_ops *const rv_devices[] = {
 	&serial_ops,
@@ -19,33 +29,38 @@ const struct device_ops *const rv_devices[] = {
 	NULL,
 };
 
-void devices_check(const struct rv_config *cfg)
+const struct device_ops *devices_find_option(const char *name, char short_name)
 {
-	char err[512];
-
 	for (const struct device_ops *const *d = rv_devices; *d; d++) {
-		int st = (*d)->check ? (*d)->check(cfg, err, sizeof(err)) : 0;
+		const struct device_option *o = (*d)->option;
 
-		if (st)
-			diex(st, "%s", err);
+		if (o && ((name && !strcmp(o->name, name)) ||
+		    (short_name && o->short_name == short_name)))
+			return *d;
 	}
+	return NULL;
 }
 
-void devices_setup(struct vm *vm)
+int devices_configure(struct rv_config *cfg, char *err, size_t errlen)
 {
-	for (const struct device_ops *const *d = rv_devices; *d; d++) {
-		int r = (*d)->setup(vm);
+	struct dev_instance sorted[RV_MAX_INSTANCES];
+	unsigned n = 0;
+	int r;
 
+	for (const struct device_ops *const *d = rv_devices; *d; d++) {
+		if ((*d)->option)
+			continue;
+		r = devinst_parse(cfg, *d, NULL, err, errlen);
 		if (r)
-			diex(RV_EXIT_FAILURE, "cannot set up device %s: %s", (*d)->name, strerror(-r));
+			return r;
 	}
+	/* Stable by table order: -d and -n keep their command-line order within a device. */
+	for (const struct device_ops *const *d = rv_devices; *d; d++)
+		for (unsigned i = 0; i < cfg->nr_dev; i++)
+			if (cfg->dev[i].ops == *d)
+				sorted[n++] = cfg->dev[i];
+	memcpy(cfg->dev, sorted, n * sizeof(sorted[0]));
+	cfg->nr_dev = n;
+	return 0;
 }
 
-void devices_teardown(struct vm *vm)
-{
-	while (vm->nr_devs) {
-		struct vm_dev *d = &vm->dev[--vm->nr_devs];
-
-		d->ops->teardown(vm, d->state);
-	}
-}

@@ -1,9 +1,13 @@
 /*
  * irq.c: KVM GSI routing, irqfds for MSI, and shared level-triggered lines.
  *
+ * Owns every interrupt line the devices drive: irq_line for a line of its
+ * own (the UART), irq_shared_set for a line several sources share (PCI
+ * INTx), and MSI routes with irqfds (MSI-X).
+ *
  * KVM_SET_GSI_ROUTING replaces the whole table, so the table is rebuilt from
- * this state each time routes change: the 24 I/O APIC pins (and the PIC for
- * the ISA ones), then every valid MSI route. Routes change only when the
+ * this state each time routes change: the interrupt controller's pins as
+ * the architecture routes them (arch_irq_routes), then every valid MSI route. Routes change only when the
  * guest programs or masks MSI-X vectors, never per interrupt, and changes
  * to several vectors at once (an MSI-X enable or function mask) are staged
  * and pushed as one table. The state records what KVM last accepted, so a
@@ -18,6 +22,7 @@
 
 #include <linux/kvm.h>
 
+#include "arch.h"
 #include "irq.h"
 #include "log.h"
 #include "vm.h"
@@ -27,23 +32,9 @@ static int irq_push(struct vm *vm)
 {
 	struct irq *irq = &vm->irq;
 	struct kvm_irq_routing *t = irq->table;
-	unsigned n = 0;
+	/* The interrupt controller's own pins first: the architecture knows them. */
+	unsigned n = arch_irq_routes(t->entries, ARCH_IRQCHIP_ROUTES);
 
-	/* KVM's own default: GSI n is I/O APIC pin n, and PIC pin n for the ISA 16. */
-	for (unsigned gsi = 0; gsi < IRQ_IRQCHIP_GSIS; gsi++) {
-		t->entries[n++] = (struct kvm_irq_routing_entry){
-			.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
-			.u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi },
-		};
-		if (gsi < 16)
-			t->entries[n++] = (struct kvm_irq_routing_entry){
-				.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
-				.u.irqchip = {
-					.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
-					.pin = gsi % 8,
-				},
-			};
-	}
 	for (unsigned i = 0; i < irq->nr_msi; i++) {
 		const struct irq_msi *m = &irq->msi[i];
 
@@ -65,7 +56,7 @@ static int irq_push(struct vm *vm)
 	return 0;
 }
 
-void irq_init(struct vm *vm)
+int irq_init(struct vm *vm, struct rv_err *err)
 {
 	struct irq *irq = &vm->irq;
 	int r;
@@ -80,12 +71,12 @@ void irq_init(struct vm *vm)
 	irq->table = calloc(1, sizeof(struct kvm_irq_routing) +
 	    IRQ_MAX_ROUTES * sizeof(struct kvm_irq_routing_entry));
 	if (!irq->table)
-		die(RV_EXIT_FAILURE, "cannot allocate the interrupt routing table");
+		return rv_fail(err, RV_EXIT_FAILURE, ENOMEM,
+		    "cannot allocate the interrupt routing table");
 	r = irq_push(vm);
-	if (r) {
-		errno = -r;
-		die(RV_EXIT_FAILURE, "KVM: ioctl (SET_GSI_ROUTING) failed");
-	}
+	if (r)
+		return rv_fail(err, RV_EXIT_FAILURE, -r, "KVM: ioctl (SET_GSI_ROUTING) failed");
+	return 0;
 }
 
 void irq_fini(struct vm *vm)
@@ -193,7 +184,7 @@ int irq_shared_set(struct vm *vm, unsigned gsi, unsigned src, bool level)
 {
 	uint32_t *mask, before;
 
-	if (gsi >= IRQ_IRQCHIP_GSIS || src >= 32)
+	if (gsi >= ARCH_IRQCHIP_GSIS || src >= 32)
 		return -EINVAL;
 	mask = &vm->irq.shared_mask[gsi];
 	before = *mask;
@@ -203,5 +194,14 @@ int irq_shared_set(struct vm *vm, unsigned gsi, unsigned src, bool level)
 		*mask &= ~(1u << src);
 	if (!before == !*mask)
 		return 0;	/* the OR did not change: no edge to tell KVM about */
-	return vm_irq_line(vm, gsi, *mask != 0);
+	return irq_line(vm, gsi, *mask != 0);
+}
+
+int irq_line(struct vm *vm, unsigned gsi, bool level)
+{
+	struct kvm_irq_level l = { .irq = gsi, .level = level ? 1 : 0 };
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
+		return -errno;
+	return 0;
 }

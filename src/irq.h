@@ -1,8 +1,8 @@
 /*
- * irq.h: interrupt delivery to the guest beyond a single ISA line: the KVM
- * GSI routing table (in-kernel irqchip pins plus MSI routes), irqfds that
- * inject an MSI when written, and level-triggered lines shared by several
- * sources (PCI INTx), whose level is the OR of the sources.
+ * irq.h: interrupt delivery to the guest: lines driven directly, the KVM
+ * GSI routing table (the in-kernel controller's pins plus MSI routes),
+ * irqfds that inject an MSI when written, and level-triggered lines shared
+ * by several sources (PCI INTx), whose level is the OR of the sources.
  */
 #ifndef RINGVM_IRQ_H
 #define RINGVM_IRQ_H
@@ -10,11 +10,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "arch_types.h"
+#include "log.h"
+
 struct vm;
 
-#define IRQ_IRQCHIP_GSIS 24	/* GSIs 0..23: the I/O APIC pins */
 #define IRQ_MAX_MSI 128		/* MSI routes, one per MSI-X vector in use */
-#define IRQ_MSI_GSI_BASE IRQ_IRQCHIP_GSIS
+#define IRQ_MSI_GSI_BASE ARCH_IRQCHIP_GSIS	/* MSI GSIs follow the controller's pins */
 #define IRQ_NONE_GSI UINT32_MAX	/* always-invalid GSI, distinct from GSI 0 */
 
 /* One MSI route: a GSI KVM turns into the message (address, data). */
@@ -27,22 +29,22 @@ struct irq_msi {
 };
 
 /* The routing table as KVM_SET_GSI_ROUTING takes it: pins, PIC, MSI routes. */
-#define IRQ_MAX_ROUTES (IRQ_IRQCHIP_GSIS + 16 + IRQ_MAX_MSI)
+#define IRQ_MAX_ROUTES (ARCH_IRQCHIP_ROUTES + IRQ_MAX_MSI)
 
 struct irq {
 	struct irq_msi msi[IRQ_MAX_MSI];
 	struct irq_msi committed[IRQ_MAX_MSI];	/* what KVM has, to roll back to */
 	unsigned nr_msi;
 	bool dirty;			/* msi[] differs from committed[] */
-	uint32_t shared_mask[IRQ_IRQCHIP_GSIS];	/* asserting sources per line */
+	uint32_t shared_mask[ARCH_IRQCHIP_GSIS];	/* asserting sources per line */
 	void *table;			/* the ioctl's buffer, allocated once */
 };
 
 /*
- * irq_init: install the routing table with the irqchip pins only. Dies on
- * failure (setup).
+ * irq_init: install the routing table with the interrupt controller's pins
+ * only (after vm_create). Returns 0 or -errno with the reason in `err`.
  */
-void irq_init(struct vm *vm);
+int irq_init(struct vm *vm, struct rv_err *err);
 
 /* irq_fini: close the irqfds. */
 void irq_fini(struct vm *vm);
@@ -81,5 +83,11 @@ int irq_msi_fire(struct vm *vm, unsigned idx);
  * to `level`; the line is the OR of its sources. Returns 0 or -errno.
  */
 int irq_shared_set(struct vm *vm, unsigned gsi, unsigned src, bool level);
+
+/*
+ * irq_line: drive interrupt line `gsi` (a controller pin) to `level`
+ * through KVM_IRQ_LINE. Returns 0 or -errno.
+ */
+int irq_line(struct vm *vm, unsigned gsi, bool level);
 
 #endif

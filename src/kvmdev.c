@@ -36,7 +36,7 @@ const char *kvmdev_hint(int err)
 	}
 }
 
-int kvmdev_open(void)
+int kvmdev_open(struct rv_err *err)
 {
 	const char *path = kvmdev_path(), *hint;
 	int fd = open(path, O_RDWR | O_CLOEXEC), e = errno;
@@ -45,7 +45,7 @@ int kvmdev_open(void)
 		return fd;
 	hint = kvmdev_hint(e);
 	if (hint)
-		diex(RV_EXIT_FAILURE, "cannot open %s: %s: %s", path, strerror(e), hint);
-	errno = e;
-	die(RV_EXIT_FAILURE, "cannot open %s", path);
+		return rv_fail(err, RV_EXIT_FAILURE, 0, "cannot open %s: %s: %s", path, strerror(e),
+		    hint);
+	return rv_fail(err, RV_EXIT_FAILURE, e, "cannot open %s", path);
 }

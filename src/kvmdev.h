@@ -5,6 +5,8 @@
 #ifndef RINGVM_KVMDEV_H
 #define RINGVM_KVMDEV_H
 
+#include "log.h"
+
 /*
  * kvmdev_path: $RINGVM_KVM_DEVICE when set and not empty (for tests and
  * unusual systems), else /dev/kvm.
@@ -20,9 +22,9 @@ const char *kvmdev_hint(int err);
 
 /*
  * kvmdev_open: open kvmdev_path() read-write (close-on-exec) and return the
- * fd; on failure die with status RV_EXIT_FAILURE, the path, the error and
- * the hint.
+ * fd; on failure return -errno with status RV_EXIT_FAILURE and the path,
+ * the error and the hint in `err`.
  */
-int kvmdev_open(void);
+int kvmdev_open(struct rv_err *err);
 
 #endif

@@ -43,6 +43,22 @@ void log_warnx(const char *fmt, ...)
 	va_end(ap);
 }
 
+int rv_fail(struct rv_err *e, int status, int errnum, const char *fmt, ...)
+{
+	char msg[sizeof(e->msg) - 64];	/* room left for the errno text */
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	e->status = status;
+	if (errnum)
+		snprintf(e->msg, sizeof(e->msg), "%.319s: %.60s", msg, strerror(errnum));
+	else
+		snprintf(e->msg, sizeof(e->msg), "%s", msg);
+	return errnum ? -errnum : -EINVAL;
+}
+
 void die(int status, const char *fmt, ...)
 {
 	int err = errno;

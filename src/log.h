@@ -26,9 +26,28 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
+ * struct rv_err: a setup failure on its way to the one place that reports
+ * it (main): the exit status it calls for and a one-line message. Setup
+ * functions fill it with rv_fail and return -errno; they never exit.
+ */
+struct rv_err {
+	int status;
+	char msg[384];
+};
+
+/*
+ * rv_fail: fill `e` with `status` and "<message>: <strerror(errnum)>" (no
+ * errno text when errnum is 0). Returns -errnum, or -EINVAL when errnum
+ * is 0, for the caller to return.
+ */
+int rv_fail(struct rv_err *e, int status, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/*
  * die: setup failure. Print "ringvm: <message>: <strerror(errno)>" and exit
- * with `status`. Only main and the setup paths call it, before the console
- * is put in raw mode; runtime code returns -errno instead.
+ * with `status`. Only main calls it, to report a struct rv_err or its own
+ * failure, before the console is put in raw mode; setup code returns
+ * -errno with a struct rv_err, runtime code returns -errno.
  */
 _Noreturn void die(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

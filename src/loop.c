@@ -1,14 +1,16 @@
-/* loop.c: the libev loop and the signalfd that brings vCPU exits and host signals to it. */
+/*
+ * loop.c: the libev loop, the signalfd that brings vCPU hand-offs and host
+ * signals to it, and the stop request. Owns the exit status of the run.
+ */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "loop.h"
-#include "vcpu.h"
-#include "vm.h"
 
 /* loop_sigset: every signal the signalfd reads, plus the kick (blocked, never read). */
 static void loop_sigset(sigset_t *set, bool with_kick)
@@ -18,23 +20,26 @@ static void loop_sigset(sigset_t *set, bool with_kick)
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGQUIT);
-	sigaddset(set, SIG_VCPU_EXIT);
+	sigaddset(set, SIG_LOOP_HANDOFF);
 	if (with_kick)
-		sigaddset(set, SIG_VCPU_KICK);
+		sigaddset(set, SIG_LOOP_KICK);
 }
 
-void loop_block_signals(void)
+int loop_block_signals(void)
 {
 	sigset_t set;
+	int r;
 
 	loop_sigset(&set, true);
-	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
-		die(RV_EXIT_FAILURE, "pthread_sigmask");
+	r = pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (r)
+		return -r;
 	/* A closed stdout pipe must become EPIPE on write, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
+	return 0;
 }
 
-/* loop_on_signal: drain the signalfd; each vCPU exit is emulated in turn. */
+/* loop_on_signal: drain the signalfd; each vCPU hand-off is emulated in turn. */
 static void loop_on_signal(struct ev_loop *ev, ev_io *w, int revents)
 {
 	struct loop *loop = w->data;
@@ -51,7 +56,7 @@ static void loop_on_signal(struct ev_loop *ev, ev_io *w, int revents)
 		return;
 	}
 	for (size_t i = 0; i < (size_t)n / sizeof(si[0]); i++) {
-		if ((int)si[i].ssi_signo == SIG_VCPU_EXIT) {
+		if ((int)si[i].ssi_signo == SIG_LOOP_HANDOFF) {
 			/*
 			 * Only our own vCPU threads may hand off exits: a queued
 			 * signal from another process would otherwise resume a
@@ -62,45 +67,62 @@ static void loop_on_signal(struct ev_loop *ev, ev_io *w, int revents)
 				    si[i].ssi_pid);
 				continue;
 			}
-			vcpu_handle_exit(loop->vm, (unsigned)si[i].ssi_int);
+			if (loop->handoff)
+				loop->handoff(loop->handoff_ctx, (unsigned)si[i].ssi_int);
 			continue;
 		}
 		/* Host signals stop the VM in order; status 128 + signal, as a shell reports. */
-		vm_request_stop(loop->vm, RV_EXIT_SIGNAL + (int)si[i].ssi_signo);
+		loop_stop(loop, RV_EXIT_SIGNAL + (int)si[i].ssi_signo);
 	}
 }
 
-void loop_init(struct vm *vm, struct loop *loop)
+int loop_init(struct loop *loop, char *err, size_t errlen)
 {
 	sigset_t set;
+	int r;
 
 	memset(loop, 0, sizeof(*loop));
-	loop->vm = vm;
+	loop->sig_fd = -1;
 	loop->ev = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
-	if (!loop->ev)
-		diex(RV_EXIT_FAILURE, "libev: cannot create an epoll loop");
+	if (!loop->ev) {
+		snprintf(err, errlen, "libev: cannot create an epoll loop");
+		return -ENOMEM;
+	}
 	loop_sigset(&set, false);
 	loop->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (loop->sig_fd < 0)
-		die(RV_EXIT_FAILURE, "signalfd");
+	if (loop->sig_fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "signalfd: %s", strerror(errno));
+		return r;
+	}
 	ev_io_init(&loop->sig_watcher, loop_on_signal, loop->sig_fd, EV_READ);
 	loop->sig_watcher.data = loop;
 	ev_io_start(loop->ev, &loop->sig_watcher);
-	vm->loop = loop;
+	return 0;
+}
+
+void loop_set_handoff(struct loop *loop, loop_handoff_fn *fn, void *ctx)
+{
+	loop->handoff = fn;
+	loop->handoff_ctx = ctx;
 }
 
 int loop_run(struct loop *loop)
 {
 	/* A stop requested during setup (e.g. SIGTERM already queued) still ends the run. */
-	if (loop->vm->stopping)
+	if (loop->stopping)
 		return 0;
 	ev_run(loop->ev, 0);
 	return 0;
 }
 
-void loop_break(struct loop *loop)
+void loop_stop(struct loop *loop, int status)
 {
-	if (loop && loop->ev)
+	if (!loop || loop->stopping)
+		return;
+	loop->stopping = true;
+	loop->exit_status = status;
+	if (loop->ev)
 		ev_break(loop->ev, EVBREAK_ALL);
 }
 
@@ -111,7 +133,7 @@ void loop_fini(struct loop *loop)
 		ev_loop_destroy(loop->ev);
 		loop->ev = NULL;
 	}
-	if (loop->sig_fd > 0)
+	if (loop->sig_fd >= 0)
 		close(loop->sig_fd);
 	loop->sig_fd = -1;
 }

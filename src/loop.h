@@ -1,38 +1,67 @@
 /*
  * loop.h: the one event loop (libev, epoll backend) that owns all device
- * state. Signals arrive through a signalfd watched like any other fd: the
- * vCPU exit hand-off (SIG_VCPU_EXIT with the vCPU index as payload) and the
- * host's SIGINT/SIGTERM/SIGHUP/SIGQUIT, which stop the VM in order.
+ * state, and the stop request that ends it.
+ *
+ * Signals arrive through a signalfd watched like any other fd: the vCPU
+ * hand-off (SIG_LOOP_HANDOFF, payload: the vCPU index), delivered to the
+ * hand-off callback the vCPU code installs, and the host's SIGINT, SIGTERM,
+ * SIGHUP and SIGQUIT, which stop the VM in order with 128 + the signal.
+ * The loop knows nothing of VMs or vCPUs: it is at the bottom of the core's
+ * layering (docs/ARCHITECTURE.md), and everyone above may call loop_stop.
  */
 #ifndef RINGVM_LOOP_H
 #define RINGVM_LOOP_H
 
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
 #include <ev.h>
 
-struct vm;
+/* vCPU exit hand-off, read by the loop's signalfd. */
+#define SIG_LOOP_HANDOFF (SIGRTMIN + 1)
+/* Thread-directed kick that makes KVM_RUN return (unblocked only inside KVM_RUN). */
+#define SIG_LOOP_KICK (SIGRTMIN + 2)
+
+/* handoff: emulate the pending exit of vCPU `idx` (unchecked signal payload). */
+typedef void loop_handoff_fn(void *ctx, unsigned idx);
 
 struct loop {
 	struct ev_loop *ev;
 	int sig_fd;		/* signalfd for the signals listed above */
 	ev_io sig_watcher;
-	struct vm *vm;
+	loop_handoff_fn *handoff;
+	void *handoff_ctx;
+	bool stopping;		/* loop_stop was called */
+	int exit_status;	/* what the first loop_stop asked for */
 };
 
 /*
  * loop_block_signals: block the loop's signals and the vCPU kick in the
  * calling thread, so that threads created afterwards inherit the mask and
  * only the signalfd sees them; ignore SIGPIPE. Call first thing in main.
+ * Returns 0 or -errno.
  */
-void loop_block_signals(void);
+int loop_block_signals(void);
 
-/* loop_init: create the libev loop and the signalfd watcher. Dies on failure. */
-void loop_init(struct vm *vm, struct loop *loop);
+/*
+ * loop_init: create the libev loop and the signalfd watcher. Returns 0,
+ * or -errno with the failing call named in err.
+ */
+int loop_init(struct loop *loop, char *err, size_t errlen);
 
-/* loop_run: run until vm_request_stop(). Returns 0, or -errno if the loop itself failed. */
+/* loop_set_handoff: route vCPU hand-offs to `fn(ctx, idx)`. Before loop_run. */
+void loop_set_handoff(struct loop *loop, loop_handoff_fn *fn, void *ctx);
+
+/* loop_run: run until loop_stop(). Returns 0, or -errno if the loop itself failed. */
 int loop_run(struct loop *loop);
 
-/* loop_break: make loop_run return after the current callback. NULL-safe. */
-void loop_break(struct loop *loop);
+/*
+ * loop_stop: stop the VM with exit `status`: loop_run returns after the
+ * current callback. The first request fixes the status; later ones are
+ * ignored. Loop thread (or setup) only. NULL-safe.
+ */
+void loop_stop(struct loop *loop, int status);
 
 /* loop_fini: release the loop. */
 void loop_fini(struct loop *loop);

@@ -1,7 +1,13 @@
 /*
- * main.c: ringvm's entry point: parse the command line, check the input
- * files, build the VM, run the loop until the guest stops, and exit with a
- * status that says why (src/log.h, man/ringvm.1 EXIT STATUS).
+ * main.c: ringvm's entry point and the one place that wires the core
+ * together and reports setup failures: parse the command line, check the
+ * input files, build the VM, run the loop until the guest stops, tear
+ * everything down in order, and exit with a status that says why
+ * (src/log.h, man/ringvm.1 EXIT STATUS).
+ *
+ * Every setup step returns 0 or -errno with a struct rv_err; main_fail
+ * prints it and exits. Nothing below main calls back up into it, and
+ * main alone calls across the layers (docs/ARCHITECTURE.md).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -14,24 +20,95 @@
 #include "cli.h"
 #include "console.h"
 #include "device.h"
+#include "devinst.h"
 #include "log.h"
 #include "loop.h"
 #include "pci.h"
 #include "vcpu.h"
 #include "vm.h"
 
+/* main_fail: the one report of a setup failure. Before the terminal is touched. */
+static _Noreturn void main_fail(const struct rv_err *e)
+{
+	diex(e->status ? e->status : RV_EXIT_FAILURE, "%s", e->msg);
+}
+
 /* main_check_host_memory: -m may not exceed the host's physical memory (HOSTILE.md H7). */
-static void main_check_host_memory(const struct rv_config *cfg)
+static int main_check_host_memory(const struct rv_config *cfg, struct rv_err *err)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
 	uint64_t host;
 
 	if (pages <= 0 || psz <= 0)
-		return;
+		return 0;
 	host = (uint64_t)pages * (uint64_t)psz;
 	if (cfg->mem_size > host)
-		diex(RV_EXIT_USAGE, "memory size %" PRIu64 "M is more than the host has (%" PRIu64
-		    "M)", cfg->mem_size >> 20, host >> 20);
+		return rv_fail(err, RV_EXIT_USAGE, 0, "memory size %" PRIu64 "M is more than the "
+		    "host has (%" PRIu64 "M)", cfg->mem_size >> 20, host >> 20);
+	return 0;
+}
+
+/* main_check: judge every file and device spec before KVM is touched. */
+static int main_check(struct vm *vm, struct rv_config *cfg, struct rv_err *err)
+{
+	int r = main_check_host_memory(cfg, err);
+
+	if (r || (r = arch_boot_check(vm, cfg, err)))
+		return r;
+	r = devinst_check(cfg, err->msg, sizeof(err->msg));
+	if (r)
+		err->status = RV_EXIT_BADFILE;
+	return r;
+}
+
+/* main_setup: the VM, its services and devices, the boot image, the vCPUs, in that order. */
+static int main_setup(struct vm *vm, struct rv_config *cfg, struct loop *loop,
+    struct console *console, struct rv_err *err)
+{
+	int r;
+
+	/* Before any thread exists, so every thread inherits the mask. */
+	r = loop_block_signals();
+	if (r)
+		return rv_fail(err, RV_EXIT_FAILURE, -r, "pthread_sigmask");
+	if ((r = vm_create(vm, cfg, err)) || (r = irq_init(vm, err)))
+		return r;
+	r = loop_init(loop, err->msg, sizeof(err->msg));
+	if (r)
+		return err->status = RV_EXIT_FAILURE, r;
+	vm->loop = loop;
+	loop_set_handoff(loop, vcpu_handle_exit, vm);
+	console_init(console, loop, STDIN_FILENO, STDOUT_FILENO);
+	vm->console = console;
+	if ((r = pci_init(vm, err)) || (r = arch_pci_init(vm, vm->pci, err)))
+		return r;
+	r = devinst_create(vm, cfg, err->msg, sizeof(err->msg));
+	if (r)
+		return err->status = RV_EXIT_FAILURE, r;
+	if ((r = arch_boot_load(vm, cfg, err)) || (r = vcpu_create_all(vm, err)))
+		return r;
+	return vcpu_start_all(vm, err);
+}
+
+/* main_run: the terminal, then the loop until a stop. Returns the exit status. */
+static int main_run(struct loop *loop, struct console *console)
+{
+	/* From here on no path may die(): the terminal is ours until console_fini. */
+	int r = console_start(console);
+
+	if (r) {
+		errno = -r;
+		log_warn("cannot set up the terminal");
+		loop_stop(loop, RV_EXIT_FAILURE);
+	} else {
+		r = loop_run(loop);
+		if (r && !loop->stopping) {
+			errno = -r;
+			log_warn("event loop failed");
+			loop_stop(loop, RV_EXIT_FAILURE);
+		}
+	}
+	return loop->exit_status;
 }
 
 int main(int argc, char **argv)
@@ -40,61 +117,45 @@ int main(int argc, char **argv)
 	struct console console;
 	struct loop loop;
 	struct vm vm;
-	char err[256];
-	int r;
+	struct rv_err err = { 0 };
+	int status;
 
-	switch (cli_parse(argc, argv, &cfg, stdout, err, sizeof(err))) {
+	switch (cli_parse(argc, argv, &cfg, stdout, err.msg, sizeof(err.msg))) {
 	case CLI_EXIT_OK:
 		return 0;
 	case CLI_ERROR:
-		diex(RV_EXIT_USAGE, "%s", err);
+		diex(RV_EXIT_USAGE, "%s", err.msg);
 	case CLI_RUN:
 		break;
 	}
-	main_check_host_memory(&cfg);
-
-	/* Every file and device spec is judged before KVM is touched. */
 	memset(&vm, 0, sizeof(vm));
-	vm.kvm_fd = vm.vm_fd = -1;
-	arch_boot_check(&vm, &cfg);
-	devices_check(&cfg);
-	if (cfg.check_only)
+	memset(&loop, 0, sizeof(loop));
+	vm.kvm_fd = vm.vm_fd = loop.sig_fd = -1;
+	if (main_check(&vm, &cfg, &err))
+		main_fail(&err);
+	if (cfg.check_only) {
+		arch_boot_fini(&vm);
+		devinst_free(&cfg);
 		return 0;
-
-	/* Before any thread exists, so every thread inherits the mask. */
-	loop_block_signals();
-
-	vm_create(&vm, &cfg);
-	loop_init(&vm, &loop);
-	console_init(&console, &vm, STDIN_FILENO, STDOUT_FILENO);
-	pci_init(&vm);
-	devices_setup(&vm);
-	arch_boot_load(&vm, &cfg);
-	vcpu_create_all(&vm);
-	vcpu_start_all(&vm);
-
-	/* From here on no path may die(): the terminal is ours until console_fini. */
-	r = console_start(&console);
-	if (r) {
-		errno = -r;
-		log_warn("cannot set up the terminal");
-		vm.exit_status = RV_EXIT_FAILURE;
-	} else {
-		r = loop_run(&loop);
-		if (r && !vm.stopping) {
-			errno = -r;
-			log_warn("event loop failed");
-			vm.exit_status = RV_EXIT_FAILURE;
-		}
 	}
+	if (main_setup(&vm, &cfg, &loop, &console, &err))
+		main_fail(&err);
+	status = main_run(&loop, &console);
 
 	/* Orderly shutdown: vCPUs out of KVM_RUN, guest output flushed, terminal back. */
 	vcpu_stop_all(&vm);
 	console_fini(&console);
 	vcpu_destroy_all(&vm);
-	vm_destroy(&vm);
+	/* Rule 10: a broken promise to the guest (a disk's final flush) never exits 0. */
+	if (devinst_destroy(&vm, &cfg))
+		status = RV_EXIT_FAILURE;
+	if (vm.pci)
+		arch_pci_fini(&vm, vm.pci);
 	pci_fini(&vm);
+	irq_fini(&vm);
+	vm_destroy(&vm);
 	loop_fini(&loop);
-	free(vm.arch.cmdline);
-	return vm.exit_status;
+	arch_boot_fini(&vm);
+	devinst_free(&cfg);
+	return status;
 }

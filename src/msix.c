@@ -51,8 +51,11 @@ static void msix_stage(struct msix *m, unsigned vec)
 {
 	const struct msix_entry *e = &m->entry[vec];
 
-	irq_msi_stage(m->vm, (unsigned)e->route, !msix_masked(m, vec),
+	int r = irq_msi_stage(m->vm, (unsigned)e->route, !msix_masked(m, vec),
 	    (uint64_t)e->addr_hi << 32 | e->addr_lo, e->data);
+
+	if (r)
+		msix_fail(m, r, "cannot stage an interrupt route");
 }
 
 /*

@@ -1,7 +1,10 @@
 /*
  * pci.c: bus 0, its host bridge, configuration space and BAR decoding.
  *
- * Configuration space is reached through the conf1 ports. Generic header
+ * The architecture gives the guest its way into configuration space
+ * (arch_pci_init, called by main after pci_init: the conf1 ports on x86,
+ * which call pci_dev_at and pci_cfg_read/write) and wires INTx to its
+ * lines (arch_pci_intx_gsi); this file holds what PCI itself defines. Generic header
  * writes go through a per-byte write mask, so read-only fields stay so
  * (HOSTILE.md T7); BAR sizing returns the size mask; a BAR is decoded on the
  * MMIO bus only while memory decoding is on and never over another claim.
@@ -10,13 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aml.h"
+#include "arch.h"
 #include "irq.h"
 #include "pci.h"
 #include "vm.h"
-
-#define CONF1_ADDR_PORT 0xcf8
-#define CONF1_ENABLE 0x80000000u
 
 #define PCI_VENDOR_ID 0x00
 #define PCI_COMMAND 0x04
@@ -141,47 +141,14 @@ void pci_intx(struct pci_dev *pd, bool level)
 	}
 }
 
-/* pci_conf1_dev: the function the address register selects, or NULL. */
-static struct pci_dev *pci_conf1_dev(struct pci *pci)
+struct pci_dev *pci_dev_at(struct pci *pci, unsigned bus, unsigned slot, unsigned fn)
 {
-	uint32_t a = pci->conf1_addr;
-
 	/* Bus 0, function 0 only; everything else reads as absent. */
-	if (!(a & CONF1_ENABLE) || ((a >> 16) & 0xff) || ((a >> 8) & 7))
+	if (bus || fn || slot >= PCI_SLOTS)
 		return NULL;
-	return pci->slot[(a >> 11) & 0x1f];
+	return pci->slot[slot];
 }
 
-static uint64_t pci_conf1_read(void *dev, uint64_t off, unsigned size)
-{
-	struct pci *pci = dev;
-	struct pci_dev *pd;
-
-	if (off < 4)
-		return size == 4 && off == 0 ? pci->conf1_addr : 0xffffffffu;
-	pd = pci_conf1_dev(pci);
-	if (!pd)
-		return 0xffffffffu;
-	return pci_cfg_read(pd, (pci->conf1_addr & 0xfc) + (uint32_t)(off - 4), size);
-}
-
-static void pci_conf1_write(void *dev, uint64_t off, uint64_t val, unsigned size)
-{
-	struct pci *pci = dev;
-	struct pci_dev *pd;
-
-	if (off < 4) {
-		/* Only a full dword sets the address (byte writes probe for type 2). */
-		if (size == 4 && off == 0)
-			pci->conf1_addr = (uint32_t)val & 0x80fffffcu;
-		return;
-	}
-	pd = pci_conf1_dev(pci);
-	if (pd)
-		pci_cfg_write(pd, (pci->conf1_addr & 0xfc) + (uint32_t)(off - 4), (uint32_t)val, size);
-}
-
-static const struct bus_ops pci_conf1_ops = { .read = pci_conf1_read, .write = pci_conf1_write };
 static const struct pci_dev_ops pci_host_ops = { 0 };
 
 /* pci_header: the generic write masks of a type-0 header. */
@@ -196,14 +163,14 @@ static void pci_header(struct pci_dev *pd)
 	pd->cfg[PCI_HEADER_TYPE] = 0;
 }
 
-void pci_init(struct vm *vm)
+int pci_init(struct vm *vm, struct rv_err *err)
 {
 	struct pci *pci = calloc(1, sizeof(*pci));
 
 	if (!pci)
-		die(RV_EXIT_FAILURE, "calloc");
+		return rv_fail(err, RV_EXIT_FAILURE, ENOMEM, "pci: cannot allocate the bus");
 	pci->vm = vm;
-	pci->mmio_next = X86_PCI_MMIO_GPA;
+	pci->mmio_next = ARCH_PCI_MMIO_GPA;
 	vm->pci = pci;
 	/* A plain host bridge (Red Hat's ID, no chipset quirks in Linux). */
 	put16(pci->host.cfg + PCI_VENDOR_ID, 0x1b36);
@@ -211,16 +178,14 @@ void pci_init(struct vm *vm)
 	put32(pci->host.cfg + PCI_CLASS_REVISION, 0x06000000);
 	pci->host.ops = &pci_host_ops;
 	if (pci_add(vm, &pci->host))
-		diex(RV_EXIT_FAILURE, "pci: cannot add the host bridge");
-	if (bus_add(&vm->pio, CONF1_ADDR_PORT, 8, &pci_conf1_ops, pci, "pci-conf1"))
-		diex(RV_EXIT_FAILURE, "pci: conf1 ports are taken");
+		return rv_fail(err, RV_EXIT_FAILURE, 0, "pci: cannot add the host bridge");
+	return 0;
 }
 
 void pci_fini(struct vm *vm)
 {
 	if (!vm->pci)
 		return;
-	bus_remove(&vm->pio, CONF1_ADDR_PORT);
 	free(vm->pci);
 	vm->pci = NULL;
 }
@@ -235,7 +200,7 @@ int pci_add(struct vm *vm, struct pci_dev *pd)
 		pd->pci = pci;
 		pd->slot = s;
 		/* The host bridge (slot 0) has no interrupt pin: no line at all. */
-		pd->gsi = s ? PCI_INTX_GSI_BASE + s % PCI_INTX_GSIS : IRQ_NONE_GSI;
+		pd->gsi = s ? arch_pci_intx_gsi(s) : IRQ_NONE_GSI;
 		pci_header(pd);
 		if (s) {
 			pd->cfg[PCI_INT_PIN] = 1;		/* INTA# */
@@ -251,8 +216,14 @@ void pci_remove(struct vm *vm, struct pci_dev *pd)
 {
 	put16(pd->cfg + PCI_COMMAND, 0);
 	pci_bar_update(pd);
-	if (pd->intx_level && pd->gsi != IRQ_NONE_GSI)
-		irq_shared_set(vm, pd->gsi, pd->slot, false);
+	if (pd->intx_level && pd->gsi != IRQ_NONE_GSI) {
+		int r = irq_shared_set(vm, pd->gsi, pd->slot, false);
+
+		if (r && pd->intx_errors++ == 0) {
+			errno = -r;
+			log_warn("PCI slot %u: cannot lower interrupt line %u", pd->slot, pd->gsi);
+		}
+	}
 	if (vm->pci && vm->pci->slot[pd->slot] == pd)
 		vm->pci->slot[pd->slot] = NULL;
 }
@@ -264,7 +235,7 @@ int pci_bar_init(struct pci_dev *pd, unsigned bar, uint64_t size,
 	uint64_t gpa = (pci->mmio_next + size - 1) & ~(size - 1);
 
 	if (bar >= PCI_BARS || !size || (size & (size - 1)) || size < 16 ||
-	    gpa + size > X86_PCI_MMIO_GPA + X86_PCI_MMIO_SIZE)
+	    gpa + size > ARCH_PCI_MMIO_GPA + ARCH_PCI_MMIO_SIZE)
 		return -ENOSPC;
 	pci->mmio_next = gpa + size;
 	pd->bar[bar] = (struct pci_bar){ .size = size, .ops = ops, .dev = dev };
@@ -290,40 +261,4 @@ uint8_t pci_cap_add(struct pci_dev *pd, const uint8_t *body, uint8_t len)
 	*link = off;
 	pd->cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
 	return off;
-}
-
-int pci_dsdt(struct pci *pci, struct aml *aml)
-{
-	size_t dev, crs, prt;
-
-	dev = aml_device(aml, "PCI0");
-	aml_name_eisaid(aml, "_HID", "PNP0A03");
-	aml_name_int(aml, "_SEG", 0);
-	aml_name_int(aml, "_BBN", 0);
-	aml_name_int(aml, "_UID", 0);
-	crs = aml_resources(aml, "_CRS");
-	aml_res_bus(aml, 0, 0);
-	aml_res_io(aml, CONF1_ADDR_PORT, 8);
-	aml_res_io_window(aml, 0x0000, 0x0cf7);
-	aml_res_io_window(aml, 0x0d00, 0xffff);
-	aml_res_mem32(aml, (uint32_t)X86_PCI_MMIO_GPA,
-	    (uint32_t)(X86_PCI_MMIO_GPA + X86_PCI_MMIO_SIZE - 1));
-	aml_res_end(aml, crs);
-	/* _PRT: pin A of slot s goes to GSI 16 + s % 8 (level, active low as PCI wants). */
-	aml_bytes(aml, "\x08", 1);
-	aml_name(aml, "_PRT");
-	prt = aml_package(aml, PCI_SLOTS - 1);
-	for (unsigned s = 1; s < PCI_SLOTS; s++) {
-		size_t e = aml_package(aml, 4);
-
-		aml_int(aml, (uint64_t)s << 16 | 0xffff);
-		aml_int(aml, 0);
-		aml_int(aml, 0);
-		aml_int(aml, PCI_INTX_GSI_BASE + s % PCI_INTX_GSIS);
-		aml_close(aml, e);
-	}
-	aml_close(aml, prt);
-	aml_close(aml, dev);
-	(void)pci;
-	return aml->err;
 }

@@ -1,7 +1,7 @@
 /*
- * pci.h: PCI bus 0 behind a host bridge: configuration space through the
- * conf1 ports (0xcf8/0xcfc), memory BARs decoded on the MMIO bus, INTx on
- * shared level-triggered GSIs, and the bridge's DSDT description.
+ * pci.h: PCI bus 0 behind a host bridge: configuration space (reached as
+ * the architecture provides: conf1 ports on x86), memory BARs decoded on
+ * the MMIO bus, INTx on shared level-triggered lines.
  */
 #ifndef RINGVM_PCI_H
 #define RINGVM_PCI_H
@@ -13,15 +13,12 @@
 #include "log.h"
 
 struct vm;
-struct aml;
 struct pci_dev;
 
 #define PCI_SLOTS 32
 #define PCI_BARS 6
 #define PCI_CFG_SIZE 256
 #define PCI_CAP_START 0x40		/* capabilities live in [0x40, 0x100) */
-#define PCI_INTX_GSI_BASE 16		/* slot s pin A -> GSI 16 + s % 8 */
-#define PCI_INTX_GSIS 8
 
 /* Hooks a PCI device gives the bus. */
 struct pci_dev_ops {
@@ -65,15 +62,18 @@ struct pci_dev {
 
 struct pci {
 	struct vm *vm;
-	uint32_t conf1_addr;		/* last value written to 0xcf8 */
 	struct pci_dev *slot[PCI_SLOTS];
 	struct pci_dev host;		/* the host bridge, slot 0 */
 	uint64_t mmio_next;		/* BAR allocator inside the 32-bit window */
 	struct log_once bar_clash;
 };
 
-/* pci_init: create bus 0 with its host bridge and claim the conf1 ports. Dies on failure. */
-void pci_init(struct vm *vm);
+/*
+ * pci_init: create bus 0 with its host bridge. The guest reaches it once
+ * main has called arch_pci_init. Returns 0 or -errno with the reason in
+ * `err`.
+ */
+int pci_init(struct vm *vm, struct rv_err *err);
 
 /* pci_fini: release the bus. */
 void pci_fini(struct vm *vm);
@@ -110,7 +110,7 @@ void pci_intx(struct pci_dev *pd, bool level);
 uint32_t pci_cfg_read(struct pci_dev *pd, uint32_t off, unsigned size);
 void pci_cfg_write(struct pci_dev *pd, uint32_t off, uint32_t val, unsigned size);
 
-/* pci_dsdt: Device(PCI0) with its resources and interrupt routing (_PRT). */
-int pci_dsdt(struct pci *pci, struct aml *aml);
+/* pci_dev_at: the function at (bus, slot, fn), or NULL (only bus 0, function 0 exist). */
+struct pci_dev *pci_dev_at(struct pci *pci, unsigned bus, unsigned slot, unsigned fn);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "arch.h"
 #include "log.h"
+#include "loop.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -26,17 +27,20 @@ static void vcpu_on_kick(int sig)
 	(void)sig;
 }
 
-void vcpu_create_all(struct vm *vm)
+int vcpu_create_all(struct vm *vm, struct rv_err *err)
 {
 	struct sigaction sa;
+	int r;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = vcpu_on_kick;
-	if (sigaction(SIG_VCPU_KICK, &sa, NULL) < 0)
-		die(RV_EXIT_FAILURE, "sigaction");
+	if (sigaction(SIG_LOOP_KICK, &sa, NULL) < 0)
+		return rv_fail(err, RV_EXIT_FAILURE, errno, "sigaction");
 	vm->vcpu = calloc(vm->nr_vcpus, sizeof(*vm->vcpu));
 	if (!vm->vcpu)
-		die(RV_EXIT_FAILURE, "calloc");
+		return rv_fail(err, RV_EXIT_FAILURE, ENOMEM, "vCPU array");
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vm->vcpu[i].fd = -1;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpu[i];
 		void *run;
@@ -45,15 +49,20 @@ void vcpu_create_all(struct vm *vm)
 		v->idx = i;
 		v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
 		if (v->fd < 0)
-			die(RV_EXIT_FAILURE, "KVM: ioctl (CREATE_VCPU) failed for vCPU %u", i);
+			return rv_fail(err, RV_EXIT_FAILURE, errno,
+			    "KVM: ioctl (CREATE_VCPU) failed for vCPU %u", i);
 		run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
 		if (run == MAP_FAILED)
-			die(RV_EXIT_FAILURE, "mmap of vCPU %u run area", i);
+			return rv_fail(err, RV_EXIT_FAILURE, errno, "mmap of vCPU %u run area", i);
 		v->run = run;
 		if (sem_init(&v->resume, 0, 0) < 0)
-			die(RV_EXIT_FAILURE, "sem_init");
-		arch_vcpu_setup(vm, v);
+			return rv_fail(err, RV_EXIT_FAILURE, errno, "sem_init");
+		v->sem_ready = true;
+		r = arch_vcpu_setup(vm, v, err);
+		if (r)
+			return r;
 	}
+	return 0;
 }
 
 /*
@@ -72,7 +81,7 @@ static int vcpu_set_run_mask(struct vcpu *v)
 
 	if (pthread_sigmask(SIG_BLOCK, NULL, &cur))
 		return -EINVAL;
-	sigdelset(&cur, SIG_VCPU_KICK);
+	sigdelset(&cur, SIG_LOOP_KICK);
 	m.hdr.len = 8;
 	memcpy(m.set, &cur, 8);
 	if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, &m) < 0)
@@ -86,7 +95,7 @@ static void vcpu_eat_kick(void)
 	sigset_t kick;
 
 	sigemptyset(&kick);
-	sigaddset(&kick, SIG_VCPU_KICK);
+	sigaddset(&kick, SIG_LOOP_KICK);
 	while (sigtimedwait(&kick, NULL, &zero) > 0)
 		;
 }
@@ -97,7 +106,7 @@ static void vcpu_hand_off(struct vcpu *v)
 	union sigval sv = { .sival_int = (int)v->idx };
 	pid_t self = getpid();
 
-	while (sigqueue(self, SIG_VCPU_EXIT, sv) < 0) {
+	while (sigqueue(self, SIG_LOOP_HANDOFF, sv) < 0) {
 		/* EAGAIN: the queued-signal limit; each vCPU holds at most one. */
 		const struct timespec ms = { 0, 1000000 };
 
@@ -134,23 +143,26 @@ static void *vcpu_thread(void *arg)
 	return NULL;
 }
 
-void vcpu_start_all(struct vm *vm)
+int vcpu_start_all(struct vm *vm, struct rv_err *err)
 {
 	pthread_attr_t attr;
+	int r = 0;
 
-	if (pthread_attr_init(&attr) || pthread_attr_setstacksize(&attr, VCPU_STACK_SIZE))
-		diex(RV_EXIT_FAILURE, "pthread_attr");
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+	if (pthread_attr_init(&attr))
+		return rv_fail(err, RV_EXIT_FAILURE, 0, "pthread_attr_init");
+	if (pthread_attr_setstacksize(&attr, VCPU_STACK_SIZE))
+		r = rv_fail(err, RV_EXIT_FAILURE, 0, "pthread_attr_setstacksize");
+	for (unsigned i = 0; !r && i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpu[i];
-		int r = pthread_create(&v->thread, &attr, vcpu_thread, v);
+		int e = pthread_create(&v->thread, &attr, vcpu_thread, v);
 
-		if (r) {
-			errno = r;
-			die(RV_EXIT_FAILURE, "pthread_create for vCPU %u", i);
-		}
-		v->started = true;
+		if (e)
+			r = rv_fail(err, RV_EXIT_FAILURE, e, "pthread_create for vCPU %u", i);
+		else
+			v->started = true;
 	}
 	pthread_attr_destroy(&attr);
+	return r;
 }
 
 /* vcpu_pio: a port I/O exit; `count` > 1 for string instructions (rep ins/outs). */
@@ -177,8 +189,9 @@ static void vcpu_mmio(struct vm *vm, struct kvm_run *run)
 		bus_read(&vm->mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len);
 }
 
-void vcpu_handle_exit(struct vm *vm, unsigned idx)
+void vcpu_handle_exit(void *ctx, unsigned idx)
 {
+	struct vm *vm = ctx;
 	struct vcpu *v;
 	struct kvm_run *run;
 
@@ -192,7 +205,7 @@ void vcpu_handle_exit(struct vm *vm, unsigned idx)
 	if (v->run_errno) {
 		errno = v->run_errno;
 		log_warn("vCPU %u: KVM_RUN failed", idx);
-		vm_request_stop(vm, RV_EXIT_VCPU);
+		loop_stop(vm->loop, RV_EXIT_VCPU);
 		goto resume;
 	}
 	switch (run->exit_reason) {
@@ -204,18 +217,18 @@ void vcpu_handle_exit(struct vm *vm, unsigned idx)
 		break;
 	case KVM_EXIT_SHUTDOWN:
 		/* A triple fault: Linux's last-resort reboot method. */
-		vm_request_stop(vm, RV_EXIT_REBOOT);
+		loop_stop(vm->loop, RV_EXIT_REBOOT);
 		break;
 	case KVM_EXIT_SYSTEM_EVENT:
 		switch (run->system_event.type) {
 		case KVM_SYSTEM_EVENT_SHUTDOWN:
-			vm_request_stop(vm, RV_EXIT_POWEROFF);
+			loop_stop(vm->loop, RV_EXIT_POWEROFF);
 			break;
 		case KVM_SYSTEM_EVENT_RESET:
-			vm_request_stop(vm, RV_EXIT_REBOOT);
+			loop_stop(vm->loop, RV_EXIT_REBOOT);
 			break;
 		case KVM_SYSTEM_EVENT_CRASH:
-			vm_request_stop(vm, RV_EXIT_PANIC);
+			loop_stop(vm->loop, RV_EXIT_PANIC);
 			break;
 		default:
 			log_guest(&v->bad_exit, "vCPU %u: unknown system event %u", idx,
@@ -225,24 +238,24 @@ void vcpu_handle_exit(struct vm *vm, unsigned idx)
 	case KVM_EXIT_INTERNAL_ERROR:
 		log_warnx("vCPU %u: KVM internal error, suberror %u", idx,
 		    run->internal.suberror);
-		vm_request_stop(vm, RV_EXIT_VCPU);
+		loop_stop(vm->loop, RV_EXIT_VCPU);
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
 		log_warnx("vCPU %u: entry failed, reason %#" PRIx64, idx,
 		    (uint64_t)run->fail_entry.hardware_entry_failure_reason);
-		vm_request_stop(vm, RV_EXIT_VCPU);
+		loop_stop(vm->loop, RV_EXIT_VCPU);
 		break;
 	case KVM_EXIT_HLT:
 		/* Only without an in-kernel LAPIC; the guest idles with interrupts off: stopped. */
-		vm_request_stop(vm, RV_EXIT_VCPU);
+		loop_stop(vm->loop, RV_EXIT_VCPU);
 		break;
 	default:
 		log_warnx("vCPU %u: unexpected exit reason %u", idx, run->exit_reason);
-		vm_request_stop(vm, RV_EXIT_VCPU);
+		loop_stop(vm->loop, RV_EXIT_VCPU);
 		break;
 	}
 resume:
-	if (vm->stopping)
+	if (vm->loop->stopping)
 		atomic_store(&v->stop, true);
 	sem_post(&v->resume);
 }
@@ -259,7 +272,7 @@ void vcpu_stop_all(struct vm *vm)
 		if (!v->started)
 			continue;
 		/* Out of KVM_RUN through the kick, out of a hand-off through the semaphore. */
-		pthread_kill(v->thread, SIG_VCPU_KICK);
+		pthread_kill(v->thread, SIG_LOOP_KICK);
 		sem_post(&v->resume);
 	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
@@ -278,9 +291,10 @@ void vcpu_destroy_all(struct vm *vm)
 
 		if (v->run)
 			munmap(v->run, (size_t)vm->run_size);
-		if (v->fd > 0)
+		if (v->fd >= 0)
 			close(v->fd);
-		sem_destroy(&v->resume);
+		if (v->sem_ready)
+			sem_destroy(&v->resume);
 	}
 	free(vm->vcpu);
 	vm->vcpu = NULL;

@@ -2,7 +2,7 @@
  * vcpu.h: vCPU threads and the exit hand-off to the loop thread.
  *
  * A vCPU thread only runs KVM_RUN. When an exit needs emulation it queues a
- * signal (SIG_VCPU_EXIT, payload: the vCPU index) with sigqueue(), which the
+ * signal (SIG_LOOP_HANDOFF, payload: the vCPU index) with sigqueue(), which the
  * loop thread reads from its signalfd; the loop emulates the exit on its own
  * thread, where all device state lives, then posts the vCPU's semaphore and
  * the vCPU re-enters the guest.
@@ -17,14 +17,11 @@
 #include <stdbool.h>
 
 #include "log.h"
+#include "loop.h"
 
 struct vm;
 struct kvm_run;
 
-/* Exit hand-off, read by the loop's signalfd. */
-#define SIG_VCPU_EXIT (SIGRTMIN + 1)
-/* Thread-directed kick that makes KVM_RUN return (unblocked only inside KVM_RUN). */
-#define SIG_VCPU_KICK (SIGRTMIN + 2)
 
 struct vcpu {
 	struct vm *vm;
@@ -34,23 +31,29 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	sem_t resume;			/* posted by the loop after emulating an exit */
+	bool sem_ready;			/* resume was initialised */
 	atomic_bool stop;		/* set by the loop: leave the thread */
 	int run_errno;			/* KVM_RUN failure, or 0 */
 	struct log_once bad_exit;	/* unexpected exit reasons */
 };
 
-/* vcpu_create_all: create cfg->ncpus vCPUs, map their run areas, set them up. Dies on failure. */
-void vcpu_create_all(struct vm *vm);
+/*
+ * vcpu_create_all: create cfg->ncpus vCPUs, map their run areas, set them
+ * up (arch_vcpu_setup). Returns 0 or -errno with the reason in `err`; what
+ * was created stays for vcpu_destroy_all.
+ */
+int vcpu_create_all(struct vm *vm, struct rv_err *err);
 
-/* vcpu_start_all: start one thread per vCPU. Dies on failure. */
-void vcpu_start_all(struct vm *vm);
+/* vcpu_start_all: start one thread per vCPU. Returns 0 or -errno with the reason in `err`. */
+int vcpu_start_all(struct vm *vm, struct rv_err *err);
 
 /*
- * vcpu_handle_exit: emulate the pending exit of vCPU `idx` and let it run
+ * vcpu_handle_exit: the loop's hand-off callback (loop_handoff_fn; `ctx` is
+ * the struct vm): emulate the pending exit of vCPU `idx` and let it run
  * again. Loop thread only; `idx` comes from the signal payload and is range
- * checked here.
+ * checked here. A stop (loop_stop) makes the vCPU leave instead.
  */
-void vcpu_handle_exit(struct vm *vm, unsigned idx);
+void vcpu_handle_exit(void *ctx, unsigned idx);
 
 /* vcpu_stop_all: make every vCPU leave KVM_RUN and join the threads. */
 void vcpu_stop_all(struct vm *vm);

@@ -73,6 +73,7 @@
 static void vp_irq(struct virtio_pci *vp, uint16_t vector, uint8_t isr_bit)
 {
 	if (msix_enabled(&vp->msix)) {
+		/* A failure is logged once by msix.c and the vector held pending. */
 		msix_notify(&vp->msix, vector);
 		return;
 	}

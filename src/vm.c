@@ -1,4 +1,11 @@
-/* vm.c: the KVM virtual machine: handles, guest memory slots, interrupt lines, stop requests. */
+/*
+ * vm.c: the KVM virtual machine: the KVM and VM handles, the API and
+ * capability checks every architecture needs, and guest memory (mapped
+ * here, registered with KVM as one slot per region).
+ *
+ * Exported: vm_create, vm_destroy (contracts in vm.h). Calls down only:
+ * kvmdev, gmem and the architecture's arch_mem_layout and arch_vm_setup.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -9,67 +16,67 @@
 #include <linux/kvm.h>
 
 #include "arch.h"
-#include "device.h"
 #include "kvmdev.h"
 #include "log.h"
-#include "loop.h"
 #include "vm.h"
 
-/* vm_need_cap: die unless KVM offers `cap`, naming it. */
-static void vm_need_cap(struct vm *vm, int cap, const char *name)
+/* vm_need_cap: fail unless KVM offers `cap`, naming it. */
+static int vm_need_cap(struct vm *vm, int cap, const char *name, struct rv_err *err)
 {
 	/* Every capability ringvm needs is in Linux 2.6.32 (2009) and later. */
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, cap) <= 0)
-		diex(RV_EXIT_FAILURE, "KVM: capability %s is missing (every Linux since 2.6.32 "
-		    "has it: this KVM is incomplete or emulated)", name);
+		return rv_fail(err, RV_EXIT_FAILURE, 0, "KVM: capability %s is missing (every Linux "
+		    "since 2.6.32 has it: this KVM is incomplete or emulated)", name);
+	return 0;
 }
 
-void vm_create(struct vm *vm, const struct rv_config *cfg)
+/* vm_open: the KVM device, its API version, the generic capabilities and the vCPU limit. */
+static int vm_open(struct vm *vm, const struct rv_config *cfg, struct rv_err *err)
 {
-	uint64_t base[GMEM_MAX_REGIONS], limit[GMEM_MAX_REGIONS];
-	unsigned nr;
 	int r;
 
-	vm->cfg = cfg;
-	vm->kvm_fd = kvmdev_open();
+	vm->kvm_fd = kvmdev_open(err);
+	if (vm->kvm_fd < 0)
+		return vm->kvm_fd;
 	r = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (r < 0)
-		die(RV_EXIT_FAILURE, "%s is not a KVM device: ioctl (GET_API_VERSION) failed",
-		    kvmdev_path());
+		return rv_fail(err, RV_EXIT_FAILURE, errno, "%s is not a KVM device: ioctl "
+		    "(GET_API_VERSION) failed", kvmdev_path());
 	if (r != KVM_API_VERSION)
-		diex(RV_EXIT_FAILURE, "KVM: API version %d, ringvm needs %d (every Linux since "
-		    "2.6.22 has it)", r, KVM_API_VERSION);
-	vm_need_cap(vm, KVM_CAP_USER_MEMORY, "USER_MEMORY");
-	vm_need_cap(vm, KVM_CAP_IRQCHIP, "IRQCHIP");
-	vm_need_cap(vm, KVM_CAP_PIT2, "PIT2");
-	vm_need_cap(vm, KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR");
-	vm_need_cap(vm, KVM_CAP_IOEVENTFD, "IOEVENTFD");
-	vm_need_cap(vm, KVM_CAP_IRQFD, "IRQFD");
+		return rv_fail(err, RV_EXIT_FAILURE, 0, "KVM: API version %d, ringvm needs %d (every "
+		    "Linux since 2.6.22 has it)", r, KVM_API_VERSION);
+	if ((r = vm_need_cap(vm, KVM_CAP_USER_MEMORY, "USER_MEMORY", err)) ||
+	    (r = vm_need_cap(vm, KVM_CAP_IRQCHIP, "IRQCHIP", err)) ||
+	    (r = vm_need_cap(vm, KVM_CAP_IOEVENTFD, "IOEVENTFD", err)) ||
+	    (r = vm_need_cap(vm, KVM_CAP_IRQFD, "IRQFD", err)))
+		return r;
 
 	r = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	if (r <= 0)
 		r = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
 	vm->max_vcpus = r > 0 ? (unsigned)r : 1;
 	if (cfg->ncpus > vm->max_vcpus)
-		diex(RV_EXIT_USAGE, "cpu count %u is above what KVM allows (%u)", cfg->ncpus,
-		    vm->max_vcpus);
+		return rv_fail(err, RV_EXIT_USAGE, 0, "cpu count %u is above what KVM allows (%u)",
+		    cfg->ncpus, vm->max_vcpus);
 	vm->nr_vcpus = cfg->ncpus;
-
 	r = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (r <= 0)
-		die(RV_EXIT_FAILURE, "KVM: ioctl (GET_VCPU_MMAP_SIZE) failed");
+		return rv_fail(err, RV_EXIT_FAILURE, r < 0 ? errno : 0,
+		    "KVM: ioctl (GET_VCPU_MMAP_SIZE) failed");
 	vm->run_size = r;
+	return 0;
+}
 
-	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
-	if (vm->vm_fd < 0)
-		die(RV_EXIT_FAILURE, "KVM: ioctl (CREATE_VM) failed");
+/* vm_map_memory: map guest RAM around the architecture's holes and give KVM each region. */
+static int vm_map_memory(struct vm *vm, const struct rv_config *cfg, struct rv_err *err)
+{
+	uint64_t base[GMEM_MAX_REGIONS], limit[GMEM_MAX_REGIONS];
+	unsigned nr = arch_mem_layout(cfg->mem_size, base, limit);
+	int r = gmem_init(&vm->mem, cfg->mem_size, base, limit, nr);
 
-	nr = arch_mem_layout(cfg->mem_size, base, limit);
-	r = gmem_init(&vm->mem, cfg->mem_size, base, limit, nr);
-	if (r) {
-		errno = -r;
-		die(RV_EXIT_FAILURE, "cannot map %" PRIu64 " bytes of guest memory", cfg->mem_size);
-	}
+	if (r)
+		return rv_fail(err, RV_EXIT_FAILURE, -r, "cannot map %" PRIu64
+		    " bytes of guest memory", cfg->mem_size);
 	for (unsigned i = 0; i < vm->mem.nr_regions; i++) {
 		const struct gmem_region *g = &vm->mem.region[i];
 		struct kvm_userspace_memory_region slot = {
@@ -80,46 +87,35 @@ void vm_create(struct vm *vm, const struct rv_config *cfg)
 		};
 
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
-			die(RV_EXIT_FAILURE, "KVM: ioctl (SET_USER_MEMORY_REGION) failed for slot %u", i);
+			return rv_fail(err, RV_EXIT_FAILURE, errno,
+			    "KVM: ioctl (SET_USER_MEMORY_REGION) failed for slot %u", i);
 	}
-	arch_vm_setup(vm);
-	irq_init(vm);
+	return 0;
+}
+
+int vm_create(struct vm *vm, const struct rv_config *cfg, struct rv_err *err)
+{
+	int r;
+
+	vm->cfg = cfg;
+	r = vm_open(vm, cfg, err);
+	if (r)
+		return r;
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		return rv_fail(err, RV_EXIT_FAILURE, errno, "KVM: ioctl (CREATE_VM) failed");
+	r = vm_map_memory(vm, cfg, err);
+	if (r)
+		return r;
+	return arch_vm_setup(vm, err);
 }
 
 void vm_destroy(struct vm *vm)
 {
-	devices_teardown(vm);
-	irq_fini(vm);
 	gmem_fini(&vm->mem);
-	if (vm->vm_fd > 0)
+	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
-	if (vm->kvm_fd > 0)
+	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
 	vm->vm_fd = vm->kvm_fd = -1;
-}
-
-int vm_irq_line(struct vm *vm, unsigned gsi, int level)
-{
-	struct kvm_irq_level irq = { .irq = gsi, .level = level ? 1 : 0 };
-
-	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
-		return -errno;
-	return 0;
-}
-
-void vm_request_stop(struct vm *vm, int status)
-{
-	if (vm->stopping)
-		return;
-	vm->stopping = true;
-	vm->exit_status = status;
-	loop_break(vm->loop);
-}
-
-int vm_add_dev(struct vm *vm, const struct device_ops *ops, void *state)
-{
-	if (vm->nr_devs == VM_MAX_DEVS)
-		return -ENOSPC;
-	vm->dev[vm->nr_devs++] = (struct vm_dev){ .ops = ops, .state = state };
-	return 0;
 }

@@ -24,7 +24,8 @@ for t in obj/tests/test_*; do
 	"$t" 2>&1 | report
 done
 
-section "headers and man page"
+section "layering, headers and man page"
+make -s layering 2>&1 | report
 if make -s headers > "$W/headers" 2>&1; then
 	echo "ok - headers are self-contained" | report
 else

@@ -44,14 +44,18 @@ static void fail(const char *what, int line)
 }
 
 /* The firmware tables are another module's business. */
-void acpi_build(struct vm *vm)
+int acpi_build(struct vm *vm, struct rv_err *err)
 {
+	(void)err;
 	vm->arch.rsdp_gpa = 0xe0000;
+	return 0;
 }
 
-void cpu_boot_tables(struct vm *vm)
+int cpu_boot_tables(struct vm *vm, struct rv_err *err)
 {
 	(void)vm;
+	(void)err;
+	return 0;
 }
 
 static struct vm vm;
@@ -85,6 +89,7 @@ static void try_load(const uint8_t *file, size_t file_len, uint32_t initrd_len)
 	static char cmdline[] = X86_DEFAULT_CMDLINE;
 	static uint8_t initrd[1 << 16];
 	const struct boot_params *bp;
+	struct rv_err e;
 	char err[256];
 
 	/* arch_boot_check's own refusals (it would exit): the kernel must fit below RAM's end. */
@@ -101,7 +106,7 @@ static void try_load(const uint8_t *file, size_t file_len, uint32_t initrd_len)
 	}
 	a->kernel_fd = memfd_with(file, file_len);
 	a->cmdline = cmdline;
-	arch_boot_load(&vm, &cfg);
+	CHECK(arch_boot_load(&vm, &cfg, &e) == 0);
 	CHECK(a->kernel_fd == -1 && a->initrd_fd == -1);
 	CHECK(!memcmp(gmem_ptr(&vm.mem, a->kernel_gpa, file_len - a->setup_size), file + a->setup_size,
 	    file_len - a->setup_size));

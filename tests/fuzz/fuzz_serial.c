@@ -74,7 +74,7 @@ void console_attach(struct console *c, const struct console_guest *guest)
 	fk.guest = *guest;
 }
 
-int vm_irq_line(struct vm *vm, unsigned gsi, int level)
+int irq_line(struct vm *vm, unsigned gsi, bool level)
 {
 	(void)vm;
 	(void)gsi;
@@ -85,13 +85,6 @@ int vm_irq_line(struct vm *vm, unsigned gsi, int level)
 	return 0;
 }
 
-int vm_add_dev(struct vm *vm, const struct device_ops *ops, void *state)
-{
-	(void)vm;
-	(void)ops;
-	(void)state;
-	return 0;
-}
 
 /* --- the harness --- */
 

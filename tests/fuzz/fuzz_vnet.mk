@@ -1,11 +1,11 @@
 # fuzz_vnet.mk: the virtio-net fuzz target (the recipe is fuzz.mk's).
 # The device runs on the fake backend of tests/unit/vnetfake.c, which also
-# defines the net_*_ops the device's spec parser names; no netbackends/
-# object is compiled. virtio_net.h includes netbackend.h: -Inetbackends.
+# defines the net_*_ops the backend table names; of netbackends/ only the
+# table is compiled. virtio_net.h includes netbackend.h: -Inetbackends.
 FUZZ_BIN += obj/fuzz/fuzz_vnet
 obj/fuzz/fuzz_vnet: FUZZ_FLAGS += -Inetbackends
 obj/fuzz/fuzz_vnet: tests/fuzz/fuzz_vnet.c tests/unit/vnetfake.c tests/unit/vnetfake.h \
-	devices/virtio_net.c $(FUZZ_VIRTIO) $(HEADERS)
+	devices/virtio_net.c netbackends/netbackends.c $(FUZZ_VIRTIO) $(HEADERS)
 ifneq ($(FUZZ_CC),)
 fuzz: obj/fuzz/fuzz_vnet
 endif

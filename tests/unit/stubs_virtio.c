@@ -7,10 +7,13 @@
  * ioeventfds with KVM_IOEVENTFD itself; ioctl() below answers KVM requests
  * (type KVMIO) with success and counts them, and passes every other request
  * to the kernel unchanged. Everything else (virtio_pci, msix, pci, bus,
- * virtq, gmem, disk, virtio_blk, libev) is the real code.
+ * virtq, gmem, disk, virtio_blk, libev, and the instance list of
+ * devices.c: devices are made by their own parse and create hooks) is the
+ * real code.
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -20,6 +23,7 @@
 #include <linux/kvm.h>
 
 #include "device.h"
+#include "devinst.h"
 #include "irq.h"
 #include "loop.h"
 #include "pci.h"
@@ -32,9 +36,11 @@ struct vstub_irq vstub_irq;
 
 /* --- irq.c, recorded --- */
 
-void irq_init(struct vm *vm)
+int irq_init(struct vm *vm, struct rv_err *err)
 {
+	(void)err;
 	memset(&vm->irq, 0, sizeof(vm->irq));
+	return 0;
 }
 
 void irq_fini(struct vm *vm)
@@ -119,7 +125,7 @@ int irq_msi_fire(struct vm *vm, unsigned idx)
 int irq_shared_set(struct vm *vm, unsigned gsi, unsigned src, bool level)
 {
 	(void)vm;
-	if (gsi >= IRQ_IRQCHIP_GSIS || src >= 32)
+	if (gsi >= ARCH_IRQCHIP_GSIS || src >= 32)
 		return -EINVAL;
 	vstub_irq.intx_calls++;
 	if (level) {
@@ -130,16 +136,6 @@ int irq_shared_set(struct vm *vm, unsigned gsi, unsigned src, bool level)
 	} else {
 		vstub_irq.intx_mask[gsi] &= ~(1u << src);
 	}
-	return 0;
-}
-
-/* --- vm.c, the parts devices call --- */
-
-int vm_add_dev(struct vm *vm, const struct device_ops *ops, void *state)
-{
-	if (vm->nr_devs == VM_MAX_DEVS)
-		return -ENOSPC;
-	vm->dev[vm->nr_devs++] = (struct vm_dev){ .ops = ops, .state = state };
 	return 0;
 }
 
@@ -171,6 +167,7 @@ int ioctl(int fd, unsigned long request, ...)
 
 int vstub_vm_init(struct vstub_vm *v, uint64_t r0_len, uint64_t hole, uint64_t r1_len)
 {
+	struct rv_err e;
 	int r;
 
 	memset(v, 0, sizeof(*v));
@@ -184,51 +181,70 @@ int vstub_vm_init(struct vstub_vm *v, uint64_t r0_len, uint64_t hole, uint64_t r
 		gmem_fini(&v->vm.mem);
 		return -ENOMEM;
 	}
-	v->loop.vm = &v->vm;
 	v->loop.sig_fd = -1;
 	v->vm.loop = &v->loop;
-	irq_init(&v->vm);
-	pci_init(&v->vm);
-	return 0;
+	irq_init(&v->vm, &e);
+	return pci_init(&v->vm, &e);
 }
 
 void vstub_vm_fini(struct vstub_vm *v)
 {
-	while (v->vm.nr_devs) {
-		struct vm_dev *d = &v->vm.dev[--v->vm.nr_devs];
-
-		d->ops->teardown(&v->vm, d->state);
-	}
+	devinst_destroy(&v->vm, &v->cfg);
+	devinst_free(&v->cfg);
 	pci_fini(&v->vm);
 	irq_fini(&v->vm);
 	ev_loop_destroy(v->loop.ev);
 	gmem_fini(&v->vm.mem);
 }
 
-struct vblk *vstub_blk_add(struct vstub_vm *v, const char *spec)
+void *vstub_dev_add(struct vstub_vm *v, const struct device_ops *ops, const char *spec)
 {
-	unsigned before = v->vm.nr_devs;
-	int r;
+	struct dev_instance *d;
+	char why[384];
 
-	v->cfg.disk[0] = spec;
-	v->cfg.nr_disks = 1;
-	r = vblk_ops.setup(&v->vm);
-	v->cfg.nr_disks = 0;
-	if (r || v->vm.nr_devs != before + 1)
+	/* The device's own hooks, as devinst.c calls them, without its per-device cap. */
+	if (v->cfg.nr_dev == RV_MAX_INSTANCES)
 		return NULL;
-	return v->vm.dev[before].state;
+	d = &v->cfg.dev[v->cfg.nr_dev];
+	*d = (struct dev_instance){ .ops = ops, .spec = spec };
+	if (ops->parse && ops->parse(spec, 0, &d->conf, why, sizeof(why))) {
+		printf("# %s\n", why);
+		return NULL;
+	}
+	if (ops->create(&v->vm, d->conf, &d->state, why, sizeof(why))) {
+		printf("# %s\n", why);
+		free(d->conf);
+		return NULL;
+	}
+	v->cfg.nr_dev++;
+	return d->state;
 }
 
-void vstub_blk_remove(struct vstub_vm *v, struct vblk *b)
+int vstub_dev_remove(struct vstub_vm *v, void *state)
 {
-	for (unsigned i = 0; i < v->vm.nr_devs; i++) {
-		if (v->vm.dev[i].state != b)
+	for (unsigned i = 0; i < v->cfg.nr_dev; i++) {
+		struct dev_instance *d = &v->cfg.dev[i];
+		int r;
+
+		if (d->state != state)
 			continue;
-		v->vm.dev[i].ops->teardown(&v->vm, b);
-		memmove(&v->vm.dev[i], &v->vm.dev[i + 1], (v->vm.nr_devs - i - 1) * sizeof(v->vm.dev[0]));
-		v->vm.nr_devs--;
-		return;
+		r = d->ops->destroy(&v->vm, state);
+		free(d->conf);
+		memmove(d, d + 1, (v->cfg.nr_dev - i - 1) * sizeof(*d));
+		v->cfg.nr_dev--;
+		return r;
 	}
+	return -ENOENT;
+}
+
+struct vblk *vstub_blk_add(struct vstub_vm *v, const char *spec)
+{
+	return vstub_dev_add(v, &vblk_ops, spec);
+}
+
+int vstub_blk_remove(struct vstub_vm *v, struct vblk *b)
+{
+	return vstub_dev_remove(v, b);
 }
 
 void vstub_run(struct vstub_vm *v)

@@ -20,16 +20,16 @@
 #include "aml.h"
 #include "arch.h"
 #include "device.h"
+#include "dsdt.h"
 #include "gmem.h"
 #include "log.h"
+#include "loop.h"
 #include "pci.h"
 #include "vm.h"
 #include "unit.h"
 
 static struct unit u = { .file = "aml" };
 
-extern int stub_stop_status;
-extern unsigned stub_stop_calls;
 
 static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint32_t le32(const uint8_t *p) { return le16(p) | (uint32_t)le16(p + 2) << 16; }
@@ -483,34 +483,66 @@ static int sums_to_zero(const uint8_t *p, size_t len)
 	return s == 0;
 }
 
-/* A machine as main builds it, without KVM: RAM, PCI, the platform devices. */
+/*
+ * A machine as main builds it, without KVM: RAM, PCI with its conf1 ports,
+ * the platform devices (created as devices_create does, without linking
+ * the whole device table), and a loop that only records stop requests.
+ */
 static struct vm vm;
+static struct rv_config mcfg;
+static struct loop mloop;
 
 static int machine(uint64_t mem, unsigned vcpus)
 {
+	static const struct device_ops *const platform[] = { &serial_ops, &pm_ops, &pvpanic_ops };
 	uint64_t base[GMEM_MAX_REGIONS], limit[GMEM_MAX_REGIONS];
 	unsigned n = arch_mem_layout(mem, base, limit);
+	struct rv_err e;
+	char why[256];
 
 	memset(&vm, 0, sizeof(vm));
+	memset(&mcfg, 0, sizeof(mcfg));
+	memset(&mloop, 0, sizeof(mloop));
 	vm.kvm_fd = vm.vm_fd = -1;
 	vm.nr_vcpus = vcpus;
+	vm.cfg = &mcfg;
+	vm.loop = &mloop;
 	if (gmem_init(&vm.mem, mem, base, limit, n))
 		return -1;
-	pci_init(&vm);
-	if (serial_ops.setup(&vm) || pm_ops.setup(&vm) || pvpanic_ops.setup(&vm))
+	if (pci_init(&vm, &e) || arch_pci_init(&vm, vm.pci, &e))
 		return -1;
+	for (unsigned i = 0; i < 3; i++) {
+		struct dev_instance *d = &mcfg.dev[mcfg.nr_dev++];
+
+		d->ops = platform[i];
+		if (d->ops->create(&vm, NULL, &d->state, why, sizeof(why)))
+			return -1;
+	}
 	return 0;
 }
 
 static void machine_fini(void)
 {
-	while (vm.nr_devs) {
-		struct vm_dev *d = &vm.dev[--vm.nr_devs];
+	while (mcfg.nr_dev) {
+		struct dev_instance *d = &mcfg.dev[--mcfg.nr_dev];
 
-		d->ops->teardown(&vm, d->state);
+		if (d->state)
+			d->ops->destroy(&vm, d->state);
 	}
+	arch_pci_fini(&vm, vm.pci);
 	pci_fini(&vm);
 	gmem_fini(&vm.mem);
+}
+
+/* build: acpi_build as main reaches it through arch_boot_load; 0 or -errno (stderr: the reason). */
+static int build(void)
+{
+	struct rv_err e;
+	int r = acpi_build(&vm, &e);
+
+	if (r)
+		fprintf(stderr, "ringvm: %s\n", e.msg);
+	return r;
 }
 
 /* table: the ACPI table at `gpa` with `sig`, its length checked against RAM. */
@@ -537,7 +569,7 @@ static void test_tables(void)
 		UNIT_OK(&u, 0, "machine setup");
 		return;
 	}
-	acpi_build(&vm);
+	UNIT_OK(&u, build() == 0, "acpi_build succeeds");
 	rsdp = gmem_ptr(&vm.mem, vm.arch.rsdp_gpa, 36);
 	UNIT_OK(&u, vm.arch.rsdp_gpa == X86_ACPI_GPA && rsdp && !memcmp(rsdp, "RSD PTR ", 8),
 	    "RSDP first in the BIOS area");
@@ -641,14 +673,13 @@ static void test_tables(void)
 	    bus_read(&vm.pio, X86_PVPANIC_PORT, &v, 1) && bus_read(&vm.pio, 0xcf8, &v, 1),
 	    "COM1, pvpanic and conf1 ports are claimed");
 	v = (uint8_t)(5 << 2 | 0x20);	/* SLP_TYP from \_S5, SLP_EN */
-	stub_stop_status = -1;
 	bus_write(&vm.pio, le64(fadt + 248), &v, 1);
-	UNIT_OK(&u, vm.stopping && vm.exit_status == RV_EXIT_POWEROFF,
+	UNIT_OK(&u, mloop.stopping && mloop.exit_status == RV_EXIT_POWEROFF,
 	    "writing \\_S5 to the FADT sleep register powers off");
-	vm.stopping = false;
+	mloop.stopping = false;
 	v = fadt[128];
 	bus_write(&vm.pio, le64(fadt + 120), &v, 1);
-	UNIT_OK(&u, vm.stopping && vm.exit_status == RV_EXIT_REBOOT,
+	UNIT_OK(&u, mloop.stopping && mloop.exit_status == RV_EXIT_REBOOT,
 	    "writing the FADT reset value to the reset register reboots");
 	machine_fini();
 
@@ -657,7 +688,7 @@ static void test_tables(void)
 		UNIT_OK(&u, 0, "machine setup, 64 vCPUs");
 		return;
 	}
-	acpi_build(&vm);
+	build();
 	rsdp = gmem_ptr(&vm.mem, vm.arch.rsdp_gpa, 36);
 	xsdt = table(le64(rsdp + 24), "XSDT", &xlen);
 	madt = xsdt ? table(le64(xsdt + 44), "APIC", &mlen) : NULL;
@@ -676,33 +707,31 @@ static void test_checksum(void)
 	UNIT_OK(&u, acpi_checksum(b, 0) == 0, "empty range");
 }
 
-/* Fatal paths: a device whose DSDT entry fails, or a DSDT over 4 KiB. */
-static int fake_fail(void *state, struct aml *aml)
+/* Failure paths: a description x86 cannot express, or a DSDT over its buffer. */
+static int fake_describe(const void *state, struct dev_desc *d)
 {
-	static uint8_t junk[5000];
-
 	(void)state;
-	aml_bytes(aml, junk, sizeof(junk));
-	return aml->err;
+	*d = (struct dev_desc){ .acpi_name = "FAKE", .acpi_hid = "PNP0C0F", .irq = -1,
+	    .res = { { DEV_RES_PIO, 0xfff0, 0x100 } }, .nr_res = 1 };
+	return 1;
 }
 
-static int fake_careless(void *state, struct aml *aml)
+static int fake_create(struct vm *v, const void *conf, void **state, char *err, size_t errlen)
 {
-	(void)fake_fail(state, aml);
+	(void)v; (void)conf; (void)err; (void)errlen;
+	*state = &mloop;	/* any non-NULL state: the instance exists */
 	return 0;
 }
 
-static void fake_teardown(struct vm *v, void *state)
+static int fake_destroy(struct vm *v, void *state)
 {
 	(void)v;
 	(void)state;
+	return 0;
 }
 
 static const struct device_ops fail_ops = {
-	.name = "fake", .teardown = fake_teardown, .acpi_dsdt = fake_fail,
-};
-static const struct device_ops careless_ops = {
-	.name = "careless", .teardown = fake_teardown, .acpi_dsdt = fake_careless,
+	.name = "fake", .create = fake_create, .destroy = fake_destroy, .describe = fake_describe,
 };
 
 struct child {
@@ -731,14 +760,19 @@ static void run_build(const struct device_ops *ops, int low_ram_missing, struct 
 		close(1);
 		setitimer(ITIMER_REAL, &it, NULL);
 		memset(&vm, 0, sizeof(vm));
+		memset(&mcfg, 0, sizeof(mcfg));
 		vm.nr_vcpus = 1;
+		vm.cfg = &mcfg;
 		if (low_ram_missing ? gmem_init(&vm.mem, 16 << 20, base, limit, 1) :
 		    machine(16 << 20, 1))
 			_exit(97);
-		if (ops)
-			vm.dev[vm.nr_devs++] = (struct vm_dev){ .ops = ops };
-		acpi_build(&vm);
-		_exit(0);
+		if (ops) {
+			struct dev_instance *d = &mcfg.dev[mcfg.nr_dev++];
+
+			d->ops = ops;
+			ops->create(&vm, NULL, &d->state, NULL, 0);
+		}
+		_exit(build() ? RV_EXIT_FAILURE : 0);
 	}
 	close(p[1]);
 	while (len < sizeof(c->err) - 1 && (n = read(p[0], c->err + len, sizeof(c->err) - 1 - len)) > 0)
@@ -760,12 +794,19 @@ static void test_fatal(void)
 {
 	struct child c;
 
+	uint8_t small[64];
+	struct aml aml;
+	char why[128];
+
 	run_build(&fail_ops, 0, &c);
-	UNIT_OK(&u, died(&c, "ringvm: ACPI: DSDT entry of fake failed\n"),
-	    "a failing DSDT hook: exit 1 naming the device");
-	run_build(&careless_ops, 0, &c);
-	UNIT_OK(&u, died(&c, "ringvm: ACPI: DSDT is larger than 4096 bytes\n"),
-	    "a DSDT over 4 KiB: exit 1");
+	UNIT_OK(&u, died(&c, "ringvm: ACPI: fake has a description x86 cannot express\n"),
+	    "a description beyond 16-bit ports: exit 1 naming the device");
+	machine(16 << 20, 1);
+	aml_init(&aml, small, sizeof(small));
+	UNIT_OK(&u, dsdt_build(&vm, &aml, why, sizeof(why)) == -ENOSPC &&
+	    !strcmp(why, "ACPI: the DSDT is larger than 64 bytes"),
+	    "a DSDT over its buffer: -ENOSPC and one line");
+	machine_fini();
 	run_build(NULL, 1, &c);
 	UNIT_OK(&u, died(&c, "ringvm: ACPI area is outside guest memory\n"),
 	    "no RAM under the ACPI area: exit 1");

@@ -366,9 +366,14 @@ static struct vm cvm;
 static void check(void *arg)
 {
 	(void)arg;
+	struct rv_err e;
+
 	memset(&cvm, 0, sizeof(cvm));
 	cvm.kvm_fd = cvm.vm_fd = -1;
-	arch_boot_check(&cvm, &ccfg);
+	/* As main reports a setup failure: one line, the status it calls for. */
+	if (arch_boot_check(&cvm, &ccfg, &e))
+		diex(e.status, "%s", e.msg);
+	arch_boot_fini(&cvm);
 }
 
 static int check_dies(const char *kernel, const char *initrd, const char *append,
@@ -541,9 +546,12 @@ static int load(struct vm *vm, struct rv_config *cfg, uint64_t mem)
 	n = arch_mem_layout(mem, base, limit);
 	if (gmem_init(&vm->mem, mem, base, limit, n))
 		return -1;
-	arch_boot_check(vm, cfg);
-	pci_init(vm);
-	arch_boot_load(vm, cfg);
+	struct rv_err e;
+
+	if (arch_boot_check(vm, cfg, &e) || pci_init(vm, &e) || arch_boot_load(vm, cfg, &e)) {
+		printf("# %s\n", e.msg);
+		return -1;
+	}
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "device.h"
+#include "devinst.h"
 #include "kvmdev.h"
 #include "log.h"
 #include "virtio_blk.h"
@@ -29,6 +30,25 @@ static struct unit u = { .file = "cli" };
 
 static struct rv_config cfg;
 static char err[256];
+
+/* nr_of: instances of `ops` in the last parse. */
+static unsigned nr_of(const struct device_ops *ops)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < cfg.nr_dev; i++)
+		n += cfg.dev[i].ops == ops;
+	return n;
+}
+
+/* spec_of: the spec of the `i`th instance of `ops`, or "". */
+static const char *spec_of(const struct device_ops *ops, unsigned i)
+{
+	for (unsigned k = 0; k < cfg.nr_dev; k++)
+		if (cfg.dev[k].ops == ops && i-- == 0)
+			return cfg.dev[k].spec ? cfg.dev[k].spec : "";
+	return "";
+}
 
 /* parse: cli_parse on "ringvm" + the NULL-terminated arguments. */
 static enum cli_result parse(const char *first, ...)
@@ -95,8 +115,11 @@ static void test_good(void)
 {
 	UNIT_OK(&u, parse("-k", "bzImage", NULL) == CLI_RUN, "-k alone runs");
 	UNIT_OK(&u, !strcmp(cfg.kernel, "bzImage") && cfg.initrd == NULL && cfg.append == NULL &&
-	    cfg.mem_size == RV_MEM_DEFAULT && cfg.ncpus == 1 && cfg.nr_disks == 0 &&
-	    cfg.nr_nets == 0, "defaults: 256M, 1 cpu, no initrd, append or disks");
+	    cfg.mem_size == RV_MEM_DEFAULT && cfg.ncpus == 1 && nr_of(&vblk_ops) == 0 &&
+	    nr_of(&vnet_ops) == 0, "defaults: 256M, 1 cpu, no initrd, append or disks");
+	UNIT_OK(&u, nr_of(&serial_ops) == 1 && nr_of(&pm_ops) == 1 && nr_of(&pvpanic_ops) == 1 &&
+	    cfg.nr_dev == 3 && cfg.dev[0].ops == rv_devices[0],
+	    "every VM has one serial, pm and pvpanic, in table order");
 	UNIT_OK(&u, parse("-k", "k", "-i", "rd", "-a", "quiet loglevel=3", "-m", "1G", "-c", "4",
 	    NULL) == CLI_RUN && !strcmp(cfg.initrd, "rd") &&
 	    !strcmp(cfg.append, "quiet loglevel=3") && cfg.mem_size == 1ull << 30 && cfg.ncpus == 4,
@@ -190,7 +213,8 @@ static void test_bad(void)
 	    "unexpected argument '-m' (see ringvm --help)"), "argument after --");
 	/* -n specs are kept as given (the virtio-net device parses them), up to 4. */
 	UNIT_OK(&u, parse("-k", "k", "-n", "user", "--net=tap,ifname=t0", NULL) == CLI_RUN &&
-	    cfg.nr_nets == 2 && !strcmp(cfg.net[0], "user") && !strcmp(cfg.net[1], "tap,ifname=t0"),
+	    nr_of(&vnet_ops) == 2 && !strcmp(spec_of(&vnet_ops, 0), "user") &&
+	    !strcmp(spec_of(&vnet_ops, 1), "tap,ifname=t0"),
 	    "-n and --net collect network specs in order");
 	UNIT_OK(&u, error_is(parse("-k", "k", "-n", "a", "-n", "b", "-n", "c", "-n", "d", "-n", "e",
 	    NULL), "more than 4 network devices"), "a fifth -n is refused");
@@ -261,11 +285,12 @@ static void test_help_version(void)
 static void test_disks_cli(void)
 {
 	UNIT_OK(&u, parse("-k", "k", "-d", "a.img", "--disk=b.img,ro", NULL) == CLI_RUN &&
-	    cfg.nr_disks == 2 && !strcmp(cfg.disk[0], "a.img") && !strcmp(cfg.disk[1], "b.img,ro"),
+	    nr_of(&vblk_ops) == 2 && !strcmp(spec_of(&vblk_ops, 0), "a.img") &&
+	    !strcmp(spec_of(&vblk_ops, 1), "b.img,ro"),
 	    "-d repeats, in order");
 	UNIT_OK(&u, parse("-k", "k", "-d", "1", "-d", "2", "-d", "3", "-d", "4", "-d", "5", "-d",
-	    "6", "-d", "7", "-d", "8", NULL) == CLI_RUN && cfg.nr_disks == RV_MAX_DISKS &&
-	    !strcmp(cfg.disk[7], "8"), "8 disks are accepted");
+	    "6", "-d", "7", "-d", "8", NULL) == CLI_RUN && nr_of(&vblk_ops) == VBLK_MAX_DEVICES &&
+	    !strcmp(spec_of(&vblk_ops, 7), "8"), "8 disks are accepted");
 	UNIT_OK(&u, error_is(parse("-k", "k", "-d", "1", "-d", "2", "-d", "3", "-d", "4", "-d", "5",
 	    "-d", "6", "-d", "7", "-d", "8", "-d", "9", NULL), "more than 8 disks"),
 	    "a 9th disk is refused");
@@ -438,44 +463,37 @@ static void test_exit_lines(void)
 	    "exit 2, one line: missing -k wins over -c 0");
 }
 
-/* disk_setup: the virtio-blk setup hook on one -d spec, as devices_setup runs it. */
-static void disk_setup(void *arg)
+/*
+ * spec_run: what the CLI and main do with one spec of `ops` before KVM:
+ * parse it (status 2 on failure) and check its files (status 3); exit 0
+ * when both pass. No VM, no loop, no KVM.
+ */
+static void spec_run(const struct device_ops *ops, const char *spec)
 {
 	static struct rv_config dc;
-	static struct vm vm;
+	char e[512];
 
 	memset(&dc, 0, sizeof(dc));
-	dc.disk[0] = arg;
-	dc.nr_disks = 1;
-	memset(&vm, 0, sizeof(vm));
-	vm.cfg = &dc;
-	vblk_ops.setup(&vm);
-	_exit(98);	/* a good disk would go on to need the loop; not reached here */
+	if (devinst_parse(&dc, ops, spec, e, sizeof(e)))
+		diex(RV_EXIT_USAGE, "%s", e);
+	if (devinst_check(&dc, e, sizeof(e)))
+		diex(RV_EXIT_BADFILE, "%s", e);
+	devinst_free(&dc);
+	exit(0);
 }
 
-/*
- * spec_check: what devices_check does for one -d or -n spec (arg: "d:SPEC"
- * or "n:SPEC"): the device's check hook alone, with no VM, no loop and no
- * KVM; exit 0 when it passes.
- */
+/* disk_setup: spec_run for one -d spec. */
+static void disk_setup(void *arg)
+{
+	spec_run(&vblk_ops, arg);
+}
+
+/* spec_check: spec_run for "d:SPEC" (a disk) or "n:SPEC" (a network device). */
 static void spec_check(void *arg)
 {
 	const char *a = arg;
-	static struct rv_config dc;
-	char e[512];
-	int st;
 
-	memset(&dc, 0, sizeof(dc));
-	if (a[0] == 'd') {
-		dc.disk[dc.nr_disks++] = a + 2;
-		st = vblk_ops.check(&dc, e, sizeof(e));
-	} else {
-		dc.net[dc.nr_nets++] = a + 2;
-		st = vnet_ops.check(&dc, e, sizeof(e));
-	}
-	if (st)
-		diex(st, "%s", e);
-	exit(0);
+	spec_run(a[0] == 'd' ? &vblk_ops : &vnet_ops, a + 2);
 }
 
 /* check_says: spec_check(arg) exits with `code` and, unless 0, exactly `msg`. */

@@ -26,6 +26,8 @@ static unsigned tables;			/* KVM_SET_GSI_ROUTING calls accepted */
 static unsigned refuse;			/* refuse this many more with ENOMEM */
 static struct kvm_irq_routing_entry last[IRQ_MAX_ROUTES];
 static unsigned last_nr;
+static unsigned last_line;	/* the last KVM_IRQ_LINE */
+static int last_level = -1, refuse_line;
 
 int ioctl(int fd, unsigned long request, ...)
 {
@@ -38,6 +40,13 @@ int ioctl(int fd, unsigned long request, ...)
 	va_end(ap);
 	if (_IOC_TYPE(request) != KVMIO)
 		return (int)syscall(SYS_ioctl, fd, request, arg);
+	if (request == KVM_IRQ_LINE) {
+		const struct kvm_irq_level *l = arg;
+
+		last_line = l->irq;
+		last_level = (int)l->level;
+		return refuse_line ? (errno = EINVAL, -1) : 0;
+	}
 	if (request != KVM_SET_GSI_ROUTING)
 		return 0;		/* KVM_IRQFD and the rest: accepted */
 	if (refuse) {
@@ -79,13 +88,20 @@ int main(void)
 	bool sentinel = true;
 	unsigned before;
 
+	struct rv_err e;
+
 	vm.vm_fd = -1;
-	irq_init(&vm);
+	UNIT_OK(&u, irq_init(&vm, &e) == 0, "init succeeds");
 	for (unsigned i = 0; i < IRQ_MAX_MSI; i++)
 		sentinel &= vm.irq.msi[i].gsi == IRQ_NONE_GSI && vm.irq.msi[i].fd == -1;
 	UNIT_OK(&u, sentinel, "S5: every unused route holds IRQ_NONE_GSI and no fd");
-	UNIT_OK(&u, tables == 1 && last_nr == IRQ_IRQCHIP_GSIS + 16 && msi_entries() == 0,
+	UNIT_OK(&u, tables == 1 && last_nr == ARCH_IRQCHIP_ROUTES && msi_entries() == 0,
 	    "init: one table, the I/O APIC pins and the PIC, no MSI");
+	UNIT_OK(&u, irq_line(&vm, 4, true) == 0 && last_line == 4 && last_level == 1 &&
+	    irq_line(&vm, 4, false) == 0 && last_level == 0, "irq_line drives the line through KVM");
+	refuse_line = 1;
+	UNIT_OK(&u, irq_line(&vm, 4, true) == -EINVAL, "irq_line: KVM's refusal comes back as -errno");
+	refuse_line = 0;
 	a = irq_msi_alloc(&vm);
 	b = irq_msi_alloc(&vm);
 	c = irq_msi_alloc(&vm);

@@ -22,7 +22,7 @@
 
 /* What the stubs recorded (stubs_vm.c, stubs_console.c). */
 extern unsigned stub_irq_calls, stub_irq_gsi;
-extern int stub_irq_level, stub_irq_ret, stub_add_dev_ret;
+extern int stub_irq_level, stub_irq_ret;
 extern size_t stub_con_room, stub_con_out_len, stub_con_pending_len, stub_con_max_fed;
 extern uint8_t stub_con_out[1 << 16], stub_con_pending[1 << 16];
 extern unsigned stub_con_polls, stub_con_attached;
@@ -54,9 +54,12 @@ static uint8_t in(unsigned reg)
 /* fresh: a new VM with only the UART, the console idle with room, the line low. */
 static int fresh(void)
 {
+	void *state = NULL;
+	char why[128];
+
 	if (s) {
 		s->tx_dropped = 0;	/* the teardown report is tested on its own */
-		serial_ops.teardown(&vm, s);
+		serial_ops.destroy(&vm, s);
 		s = NULL;
 	}
 	memset(&vm, 0, sizeof(vm));
@@ -68,10 +71,9 @@ static int fresh(void)
 	stub_irq_calls = 0;
 	stub_irq_level = -1;
 	stub_irq_ret = 0;
-	stub_add_dev_ret = 0;
-	if (serial_ops.setup(&vm) || vm.nr_devs != 1)
+	if (serial_ops.create(&vm, NULL, &state, why, sizeof(why)) || !state)
 		return -1;
-	s = vm.dev[0].state;
+	s = state;
 	return 0;
 }
 
@@ -107,10 +109,17 @@ static const char *capture_stderr(void (*fn)(void))
 
 static void test_setup(void)
 {
+	struct dev_desc desc;
+	void *state;
+	char why[128];
 	uint8_t v;
 
-	UNIT_OK(&u, fresh() == 0, "setup creates one device");
-	UNIT_OK(&u, vm.dev[0].ops == &serial_ops && s->irq == X86_COM1_IRQ, "registered as COM1, IRQ 4");
+	UNIT_OK(&u, fresh() == 0, "create makes one instance");
+	UNIT_OK(&u, s->irq == X86_COM1_IRQ && serial_ops.describe(s, &desc) == 1 &&
+	    !strcmp(desc.acpi_hid, "PNP0501") && !strcmp(desc.acpi_name, "COM1") &&
+	    desc.irq == X86_COM1_IRQ && desc.nr_res == 1 && desc.res[0].kind == DEV_RES_PIO &&
+	    desc.res[0].base == X86_COM1_PORT && desc.res[0].len == 8,
+	    "describes itself as COM1: PNP0501, ports 0x3f8-0x3ff, IRQ 4");
 	UNIT_OK(&u, bus_read(&vm.pio, COM1, &v, 1) && bus_read(&vm.pio, COM1 + 7, &v, 1) &&
 	    !bus_read(&vm.pio, COM1 + 8, &v, 1) && !bus_read(&vm.pio, COM1 - 1, &v, 1),
 	    "claims exactly ports 0x3f8-0x3ff");
@@ -128,17 +137,15 @@ static void test_setup(void)
 	UNIT_OK(&u, stub_irq_calls == 0, "no interrupt edge at reset");
 
 	/* Failure paths leave nothing behind. */
-	serial_ops.teardown(&vm, s);
+	serial_ops.destroy(&vm, s);
 	s = NULL;
 	UNIT_OK(&u, !bus_read(&vm.pio, COM1, &v, 1), "teardown releases the ports");
 	memset(&vm, 0, sizeof(vm));
 	vm.console = &fake_console;
-	stub_add_dev_ret = -ENOSPC;
-	UNIT_OK(&u, serial_ops.setup(&vm) == -ENOSPC && vm.nr_devs == 0 &&
-	    !bus_read(&vm.pio, COM1, &v, 1), "vm_add_dev failure: error returned, ports released");
-	stub_add_dev_ret = 0;
 	bus_add(&vm.pio, COM1 + 4, 1, &serial_bus_ops, NULL, "squatter");
-	UNIT_OK(&u, serial_ops.setup(&vm) == -EEXIST && vm.nr_devs == 0, "ports taken: -EEXIST");
+	state = NULL;
+	UNIT_OK(&u, serial_ops.create(&vm, NULL, &state, why, sizeof(why)) == -EEXIST && !state &&
+	    !strcmp(why, "ports 0x3f8-0x3ff are taken"), "ports taken: -EEXIST and the reason");
 }
 
 static void test_registers(void)
@@ -417,7 +424,7 @@ static void drop_and_teardown(void)
 	out(THR, 1);
 	out(THR, 2);
 	out(THR, 3);
-	serial_ops.teardown(&vm, s);
+	serial_ops.destroy(&vm, s);
 	s = NULL;
 }
 
@@ -535,7 +542,7 @@ int main(void)
 	test_random();
 	if (s) {
 		s->tx_dropped = 0;
-		serial_ops.teardown(&vm, s);
+		serial_ops.destroy(&vm, s);
 	}
 	return unit_done(&u);
 }

@@ -12,36 +12,36 @@ obj/tests/test_gmem: obj/tests/unit/test_gmem.o obj/src/gmem.o \
 UNIT_BIN += obj/tests/test_bus
 obj/tests/test_bus: obj/tests/unit/test_bus.o obj/src/bus.o $(UNIT_COMMON)
 
-# -d and -n specs are checked by the virtio-blk and virtio-net devices, which
-# bring the virtio core and the network backends; kvmdev.o holds the KVM
-# device's path and hints (src/vm.c is not linked: it needs KVM).
+# The command line reads the device table (every device, every backend),
+# which brings the virtio core; kvmdev.o holds the KVM device's path and
+# hints (src/vm.c is not linked: it needs KVM).
 UNIT_BIN += obj/tests/test_cli
-obj/tests/test_cli: obj/tests/unit/test_cli.o obj/src/cli.o \
-	obj/devices/virtio_blk.o obj/devices/virtio_net.o obj/netbackends/tap.o \
-	obj/netbackends/slirp.o obj/netbackends/slirp_opts.o obj/netbackends/tcp_guard.o obj/netbackends/ipframe.o obj/netbackends/slirp_flows.o obj/netbackends/none.o \
+obj/tests/test_cli: obj/tests/unit/test_cli.o obj/src/cli.o $(DEVICE_OBJ) $(NETBACKEND_OBJ) \
 	obj/src/kvmdev.o obj/src/disk.o obj/src/virtio_pci.o obj/src/kick.o obj/src/virtq.o \
 	obj/src/pci.o obj/src/msix.o obj/src/irq.o obj/src/gmem.o obj/src/bus.o \
-	obj/src/arch/x86/aml.o $(UNIT_STUB_VM) $(UNIT_COMMON)
+	obj/src/arch/x86/machine.o obj/src/loop.o $(UNIT_STUB_CON) $(UNIT_COMMON)
 
 UNIT_BIN += obj/tests/test_boot
 obj/tests/test_boot: obj/tests/unit/test_boot.o obj/src/arch/x86/boot.o \
-	obj/src/arch/x86/acpi.o obj/src/arch/x86/aml.o obj/src/arch/x86/cpu.o \
+	obj/src/arch/x86/acpi.o obj/src/arch/x86/dsdt.o obj/src/arch/x86/aml.o obj/src/arch/x86/cpu.o \
 	obj/src/arch/x86/machine.o obj/src/pci.o obj/src/irq.o obj/src/gmem.o \
-	obj/src/bus.o $(UNIT_STUB_VM) $(UNIT_COMMON)
+	obj/src/bus.o $(UNIT_COMMON)
 
 UNIT_BIN += obj/tests/test_aml
 obj/tests/test_aml: obj/tests/unit/test_aml.o obj/src/arch/x86/aml.o \
-	obj/src/arch/x86/acpi.o obj/src/arch/x86/machine.o obj/src/pci.o obj/src/irq.o \
+	obj/src/arch/x86/acpi.o obj/src/arch/x86/dsdt.o obj/src/arch/x86/machine.o \
+	obj/src/arch/x86/pci_conf1.o obj/src/pci.o obj/src/irq.o obj/src/loop.o \
 	obj/src/gmem.o obj/src/bus.o obj/devices/serial.o obj/devices/pm.o \
-	obj/devices/pvpanic.o $(UNIT_STUB_VM) $(UNIT_STUB_CON) $(UNIT_COMMON)
+	obj/devices/pvpanic.o $(UNIT_STUB_CON) $(UNIT_COMMON)
 
 UNIT_BIN += obj/tests/test_serial
 obj/tests/test_serial: obj/tests/unit/test_serial.o obj/devices/serial.o obj/src/bus.o \
-	obj/src/arch/x86/aml.o $(UNIT_STUB_VM) $(UNIT_STUB_CON) $(UNIT_COMMON)
+	$(UNIT_STUB_VM) $(UNIT_STUB_CON) $(UNIT_COMMON)
 
 # test_irq: the real routing code against a recording KVM (its own ioctl()).
 UNIT_BIN += obj/tests/test_irq
-obj/tests/test_irq: obj/tests/unit/test_irq.o obj/src/irq.o $(UNIT_STUB_VM) $(UNIT_COMMON)
+obj/tests/test_irq: obj/tests/unit/test_irq.o obj/src/irq.o obj/src/arch/x86/machine.o \
+	$(UNIT_COMMON)
 
 # test_log: guest-fault logging: episodes and the rate limit.
 UNIT_BIN += obj/tests/test_log

@@ -212,7 +212,7 @@ struct vstub_irq {
 	unsigned long intx_raised;	/* irq_shared_set asserting a source */
 	unsigned long intx_calls;
 	unsigned long intx_edges;	/* a line going from low to high: an interrupt */
-	uint32_t intx_mask[IRQ_IRQCHIP_GSIS];
+	uint32_t intx_mask[ARCH_IRQCHIP_GSIS];
 	unsigned long ioeventfd_assign, ioeventfd_deassign, kvm_ioctls;
 };
 extern struct vstub_irq vstub_irq;
@@ -228,12 +228,18 @@ int vstub_vm_init(struct vstub_vm *v, uint64_t r0_len, uint64_t hole, uint64_t r
 void vstub_vm_fini(struct vstub_vm *v);
 
 /*
- * vstub_blk_add: a virtio-blk device made by the real setup hook from a -d
- * spec ("PATH,aio=sync,..."). Returns its state, or NULL.
+ * vstub_dev_add: an instance of `ops` made from `spec` by its own parse and
+ * create hooks, recorded in the fake VM's configuration as devices.c
+ * records it. Returns its state, or NULL.
  */
+void *vstub_dev_add(struct vstub_vm *v, const struct device_ops *ops, const char *spec);
+/* vstub_dev_remove: the instance's destroy hook; returns what it returned (-ENOENT: none). */
+int vstub_dev_remove(struct vstub_vm *v, void *state);
+
+/* vstub_blk_add: a virtio-blk device from a -d spec ("PATH,aio=sync,..."), or NULL. */
 struct vblk *vstub_blk_add(struct vstub_vm *v, const char *spec);
-/* vstub_blk_remove: the real teardown hook. */
-void vstub_blk_remove(struct vstub_vm *v, struct vblk *b);
+/* vstub_blk_remove: its destroy hook; 0 or the -errno of a failed final flush. */
+int vstub_blk_remove(struct vstub_vm *v, struct vblk *b);
 
 /* vstub_run: run the loop without blocking until nothing is pending (completions, kicks). */
 void vstub_run(struct vstub_vm *v);

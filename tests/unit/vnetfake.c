@@ -4,10 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/virtio_net.h>
+
 #include "device.h"
 #include "vnetfake.h"
 #include "virtio_net.h"
 #include "virtio_pci.h"
+
+/* Every checksum and segmentation offload, as TAP with IFF_VNET_HDR carries them. */
+#define FNET_OFFLOADS (1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM | \
+	1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6 | \
+	1ull << VIRTIO_NET_F_HOST_ECN | 1ull << VIRTIO_NET_F_GUEST_TSO4 | \
+	1ull << VIRTIO_NET_F_GUEST_TSO6 | 1ull << VIRTIO_NET_F_GUEST_ECN)
 
 struct fnet *fnet_last;
 
@@ -46,6 +54,9 @@ static int fnet_open(struct net_backend *nb, struct ev_loop *ev, const char *opt
 			p++;
 	}
 	nb->vnet_hdr_len = hdr;
+	/* As tap.c: a header means every offload can be carried; only "none" has no link. */
+	nb->features = hdr ? FNET_OFFLOADS : 0;
+	nb->link_up = strcmp(kind, "none") != 0;
 	fnet_last = f;
 	return 0;
 }
@@ -143,12 +154,12 @@ static void fnet_rx_flush(struct net_backend *nb)
 	fnet_drop_rxq(f);
 }
 
-static int fnet_set_offload(struct net_backend *nb, unsigned tun_flags)
+static int fnet_set_offload(struct net_backend *nb, uint64_t guest_features)
 {
 	struct fnet *f = nb->priv;
 
 	f->set_offload_calls++;
-	f->last_tun = tun_flags;
+	f->last_features = guest_features;
 	return f->offload_fail ? -EIO : 0;
 }
 
@@ -223,28 +234,12 @@ void fnet_drop_rxq(struct fnet *f)
 
 struct vnet *vn_add(struct vstub_vm *v, const char *spec)
 {
-	unsigned before = v->vm.nr_devs;
-	int r;
-
-	v->cfg.net[0] = spec;
-	v->cfg.nr_nets = 1;
-	r = vnet_ops.setup(&v->vm);
-	v->cfg.nr_nets = 0;
-	if (r || v->vm.nr_devs != before + 1)
-		return NULL;
-	return v->vm.dev[before].state;
+	return vstub_dev_add(v, &vnet_ops, spec);
 }
 
 void vn_remove(struct vstub_vm *v, struct vnet *n)
 {
-	for (unsigned i = 0; i < v->vm.nr_devs; i++) {
-		if (v->vm.dev[i].state != n)
-			continue;
-		v->vm.dev[i].ops->teardown(&v->vm, n);
-		memmove(&v->vm.dev[i], &v->vm.dev[i + 1], (v->vm.nr_devs - i - 1) * sizeof(v->vm.dev[0]));
-		v->vm.nr_devs--;
-		return;
-	}
+	vstub_dev_remove(v, n);
 }
 
 static void vn_queue(struct virtio_pci *vp, uint16_t q, const struct vf_ring *r)

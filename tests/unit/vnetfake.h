@@ -50,7 +50,7 @@ struct fnet {
 	unsigned long rx_resume_calls;
 	unsigned long rx_flushed;	/* queued frames dropped by rx_flush (device reset) */
 	unsigned long set_offload_calls;
-	unsigned last_tun;		/* TUN_F_* of the last set_offload */
+	uint64_t last_features;		/* what the last set_offload was given */
 	int max_iovcnt;
 	struct fnet_frame tx[FNET_TX_MAX];
 	unsigned ntx;

@@ -7,14 +7,15 @@
  * Reference: ACPI 6.5, section 5.2 (ACPI System Description Tables).
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "acpi.h"
 #include "aml.h"
 #include "arch.h"
-#include "device.h"
+#include "dsdt.h"
 #include "log.h"
-#include "pci.h"
 #include "vm.h"
 
 #define ACPI_OEM_ID "RINGVM"
@@ -104,6 +105,7 @@ struct acpi_area {
 	uint64_t gpa;
 	size_t used;
 	size_t cap;
+	bool full;		/* an allocation did not fit */
 };
 
 uint8_t acpi_checksum(const void *p, size_t len)
@@ -116,14 +118,20 @@ uint8_t acpi_checksum(const void *p, size_t len)
 	return (uint8_t)-sum;
 }
 
-/* acpi_alloc: reserve `len` zeroed bytes, 16-aligned, and return their host and guest addresses. */
+/*
+ * acpi_alloc: reserve `len` zeroed bytes, 16-aligned, and return their host
+ * and guest addresses; NULL (and ar->full set, which acpi_build reports)
+ * when they do not fit.
+ */
 static void *acpi_alloc(struct acpi_area *ar, size_t len, uint64_t *gpa)
 {
 	size_t off = (ar->used + 15) & ~(size_t)15;
 	void *p;
 
-	if (len > ar->cap || off > ar->cap - len)
-		diex(RV_EXIT_FAILURE, "ACPI tables do not fit in %zu bytes", ar->cap);
+	if (ar->full || len > ar->cap || off > ar->cap - len) {
+		ar->full = true;
+		return NULL;
+	}
 	ar->used = off + len;
 	p = ar->base + off;
 	memset(p, 0, len);
@@ -149,40 +157,20 @@ static void acpi_seal(struct acpi_header *h)
 	h->checksum = acpi_checksum(h, h->length);
 }
 
-/* acpi_dsdt: \_S5 for power-off, then each device's objects inside \_SB. */
-static uint64_t acpi_dsdt(struct vm *vm, struct acpi_area *ar)
+/* acpi_dsdt: the DSDT around the body dsdt.c builds. Returns its address, or 0 on failure. */
+static uint64_t acpi_dsdt(struct vm *vm, struct acpi_area *ar, char *err, size_t errlen)
 {
 	uint8_t body[4096];
 	struct acpi_header *h;
 	struct aml aml;
 	uint64_t gpa;
-	size_t m;
 
 	aml_init(&aml, body, sizeof(body));
-	/* \_S5: SLP_TYP 5 for the sleep-control register; see devices/pm.c. */
-	aml_bytes(&aml, "\x08", 1);
-	aml_name(&aml, "\\_S5_");
-	m = aml_package(&aml, 4);
-	aml_int(&aml, 5);
-	aml_int(&aml, 0);
-	aml_int(&aml, 0);
-	aml_int(&aml, 0);
-	aml_close(&aml, m);
-
-	m = aml_scope(&aml, "\\_SB_");
-	if (vm->pci && pci_dsdt(vm->pci, &aml))
-		diex(RV_EXIT_FAILURE, "ACPI: DSDT entry of the PCI bus failed");
-	for (unsigned i = 0; i < vm->nr_devs; i++) {
-		const struct vm_dev *d = &vm->dev[i];
-
-		if (d->ops->acpi_dsdt && d->ops->acpi_dsdt(d->state, &aml))
-			diex(RV_EXIT_FAILURE, "ACPI: DSDT entry of %s failed", d->ops->name);
-	}
-	aml_close(&aml, m);
-	if (aml.err)
-		diex(RV_EXIT_FAILURE, "ACPI: DSDT is larger than %zu bytes", sizeof(body));
-
+	if (dsdt_build(vm, &aml, err, errlen))
+		return 0;
 	h = acpi_alloc(ar, sizeof(*h) + aml.len, &gpa);
+	if (!h)
+		return 0;
 	acpi_header(h, "DSDT", (uint32_t)(sizeof(*h) + aml.len), 2);
 	memcpy(h + 1, body, aml.len);
 	acpi_seal(h);
@@ -195,6 +183,8 @@ static uint64_t acpi_fadt(struct acpi_area *ar, uint64_t dsdt)
 	uint64_t gpa;
 
 	f = acpi_alloc(ar, sizeof(*f), &gpa);
+	if (!f)
+		return 0;
 	acpi_header(&f->h, "FACP", sizeof(*f), 6);
 	f->dsdt = (uint32_t)dsdt;
 	f->x_dsdt = dsdt;
@@ -220,6 +210,8 @@ static uint64_t acpi_madt(struct vm *vm, struct acpi_area *ar)
 	uint64_t gpa;
 
 	h = acpi_alloc(ar, len, &gpa);
+	if (!h)
+		return 0;
 	acpi_header(h, "APIC", (uint32_t)len, 5);
 	p = (uint8_t *)(h + 1);
 	memcpy(p, &(uint32_t){ (uint32_t)X86_LAPIC_GPA }, 4);	/* local APIC address */
@@ -236,23 +228,29 @@ static uint64_t acpi_madt(struct vm *vm, struct acpi_area *ar)
 	return gpa;
 }
 
-void acpi_build(struct vm *vm)
+int acpi_build(struct vm *vm, struct rv_err *err)
 {
 	struct acpi_area ar = { .gpa = X86_ACPI_GPA, .cap = X86_ACPI_END - X86_ACPI_GPA };
-	uint64_t entries[2], xsdt_gpa, rsdp_gpa;
+	uint64_t entries[2], xsdt_gpa, rsdp_gpa, dsdt_gpa;
 	struct acpi_header *xsdt;
 	struct acpi_rsdp *rsdp;
+	char why[256];
 
 	ar.base = gmem_ptr(&vm->mem, ar.gpa, ar.cap);
 	if (!ar.base)
-		diex(RV_EXIT_FAILURE, "ACPI area is outside guest memory");
+		return rv_fail(err, RV_EXIT_FAILURE, 0, "ACPI area is outside guest memory");
 	/* The RSDP first, at the start of the BIOS area, where scans look. */
 	rsdp = acpi_alloc(&ar, sizeof(*rsdp), &rsdp_gpa);
+	dsdt_gpa = acpi_dsdt(vm, &ar, why, sizeof(why));
+	if (!dsdt_gpa && !ar.full)
+		return rv_fail(err, RV_EXIT_FAILURE, 0, "%s", why);
 
-	entries[0] = acpi_fadt(&ar, acpi_dsdt(vm, &ar));
+	entries[0] = acpi_fadt(&ar, dsdt_gpa);
 	entries[1] = acpi_madt(vm, &ar);
 
 	xsdt = acpi_alloc(&ar, sizeof(*xsdt) + sizeof(entries), &xsdt_gpa);
+	if (ar.full)
+		return rv_fail(err, RV_EXIT_FAILURE, 0, "ACPI tables do not fit in %zu bytes", ar.cap);
 	acpi_header(xsdt, "XSDT", sizeof(*xsdt) + sizeof(entries), 1);
 	memcpy(xsdt + 1, entries, sizeof(entries));
 	acpi_seal(xsdt);
@@ -265,4 +263,5 @@ void acpi_build(struct vm *vm)
 	rsdp->checksum = acpi_checksum(rsdp, 20);
 	rsdp->ext_checksum = acpi_checksum(rsdp, sizeof(*rsdp));
 	vm->arch.rsdp_gpa = rsdp_gpa;
+	return 0;
 }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h"
+
 struct vm;
 
 /*
@@ -12,10 +14,10 @@ struct vm;
  * below 1 MiB and record the RSDP address in vm->arch.rsdp_gpa. The machine
  * is "hardware-reduced" ACPI: no PM timer, no 8259, no SCI; power-off and
  * reset go through the FADT sleep-control and reset registers (devices/pm.c).
- * Devices add their own DSDT objects through device_ops.acpi_dsdt. Dies on
- * failure (setup).
+ * The DSDT comes from dsdt.c (the PCI bus and the devices' describe hooks).
+ * Returns 0 or -errno with the reason in `err`.
  */
-void acpi_build(struct vm *vm);
+int acpi_build(struct vm *vm, struct rv_err *err);
 
 /* acpi_checksum: the byte that makes `len` bytes at `p` sum to 0. */
 uint8_t acpi_checksum(const void *p, size_t len);

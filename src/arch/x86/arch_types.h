@@ -34,6 +34,17 @@
 #define X86_LAPIC_GPA		0xfee00000ull
 #define X86_HIGH_RAM_GPA	0x100000000ull	/* 4 GiB */
 
+/* What the core's arch.h asks every architecture to define. */
+#define ARCH_IRQCHIP_GSIS	24	/* GSIs 0..23: the I/O APIC pins */
+#define ARCH_IRQCHIP_ROUTES	(24 + 16)	/* I/O APIC pins, plus the PIC's for the ISA 16 */
+#define ARCH_PCI_MMIO_GPA	X86_PCI_MMIO_GPA
+#define ARCH_PCI_MMIO_SIZE	X86_PCI_MMIO_SIZE
+
+/* PCI INTx wiring: pin A of slot s goes to GSI 16 + s % 8 (x86/pci_conf1.c, the DSDT's _PRT). */
+#define X86_PCI_INTX_GSI_BASE	16
+#define X86_PCI_INTX_GSIS	8
+#define X86_CONF1_PORT		0xcf8	/* conf1 address and data ports, 8 bytes */
+
 /* Port I/O of the platform devices, as the ACPI tables announce them. */
 #define X86_COM1_PORT		0x3f8	/* 8250 UART, IRQ 4 */
 #define X86_COM1_IRQ		4
@@ -62,6 +73,7 @@ struct arch_vm {
 	uint64_t initrd_gpa;
 	char *cmdline;			/* final command line (malloc) */
 	uint64_t rsdp_gpa;
+	uint32_t conf1_addr;		/* PCI conf1: last value written to 0xcf8 */
 };
 
 #endif

@@ -113,31 +113,38 @@ int boot_place_initrd(struct arch_vm *a, uint64_t low_ram_end, uint64_t ram_size
 	return 0;
 }
 
-/* boot_open: open a regular file read-only; die with status 3 and a clear line otherwise. */
-static int boot_open(const char *what, const char *path, uint64_t *size)
+/*
+ * boot_open: open a regular file read-only into *fd. Returns 0, or -errno
+ * with status 3 and a clear line in `err` (*fd stays open for
+ * arch_boot_fini when only a later step failed).
+ */
+static int boot_open(const char *what, const char *path, int *fd, uint64_t *size,
+    struct rv_err *err)
 {
 	struct stat st;
-	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
-	if (fd < 0)
-		die(RV_EXIT_BADFILE, "cannot open %s '%s'", what, path);
-	if (fstat(fd, &st) < 0)
-		die(RV_EXIT_BADFILE, "cannot stat %s '%s'", what, path);
+	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer. */
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (*fd < 0)
+		return rv_fail(err, RV_EXIT_BADFILE, errno, "cannot open %s '%s'", what, path);
+	if (fstat(*fd, &st) < 0)
+		return rv_fail(err, RV_EXIT_BADFILE, errno, "cannot stat %s '%s'", what, path);
 	if (!S_ISREG(st.st_mode))
-		diex(RV_EXIT_BADFILE, "%s '%s' is not a regular file", what, path);
-	if (fcntl(fd, F_SETFL, 0) < 0)
-		die(RV_EXIT_BADFILE, "cannot use %s '%s'", what, path);
+		return rv_fail(err, RV_EXIT_BADFILE, 0, "%s '%s' is not a regular file", what, path);
+	if (fcntl(*fd, F_SETFL, 0) < 0)
+		return rv_fail(err, RV_EXIT_BADFILE, errno, "cannot use %s '%s'", what, path);
 	*size = (uint64_t)st.st_size;
-	return fd;
+	return 0;
 }
 
 /*
  * boot_cmdline: ringvm's defaults (with X86_NOINITRD_CMDLINE when there is no
- * initrd), then the user's text. Exits 2 when the whole line is longer than
- * `limit` (the kernel's cmdline_size) or than the room ringvm reserves.
+ * initrd), then the user's text, into *out (malloc). Fails with status 2
+ * when the whole line is longer than `limit` (the kernel's cmdline_size) or
+ * than the room ringvm reserves.
  */
-static char *boot_cmdline(const struct rv_config *cfg, uint32_t limit)
+static int boot_cmdline(const struct rv_config *cfg, uint32_t limit, char **out,
+    struct rv_err *err)
 {
 	const char *extra = cfg->initrd ? "" : " " X86_NOINITRD_CMDLINE;
 	size_t len = strlen(X86_DEFAULT_CMDLINE) + strlen(extra) +
@@ -145,47 +152,67 @@ static char *boot_cmdline(const struct rv_config *cfg, uint32_t limit)
 	char *s;
 
 	if (len > limit)
-		diex(RV_EXIT_USAGE, "kernel command line is %zu bytes; this kernel accepts at most %"
-		    PRIu32, len, limit);
+		return rv_fail(err, RV_EXIT_USAGE, 0, "kernel command line is %zu bytes; this kernel "
+		    "accepts at most %" PRIu32, len, limit);
 	if (len >= X86_CMDLINE_MAX)
-		diex(RV_EXIT_USAGE, "kernel command line is %zu bytes; ringvm accepts at most %llu",
-		    len, X86_CMDLINE_MAX - 1);
+		return rv_fail(err, RV_EXIT_USAGE, 0, "kernel command line is %zu bytes; ringvm "
+		    "accepts at most %llu", len, X86_CMDLINE_MAX - 1);
 	s = malloc(len + 1);
 	if (!s)
-		die(RV_EXIT_FAILURE, "malloc");
+		return rv_fail(err, RV_EXIT_FAILURE, ENOMEM, "kernel command line");
 	snprintf(s, len + 1, "%s%s%s%s", X86_DEFAULT_CMDLINE, extra, cfg->append ? " " : "",
 	    cfg->append ? cfg->append : "");
-	return s;
+	*out = s;
+	return 0;
 }
 
-void arch_boot_check(struct vm *vm, const struct rv_config *cfg)
+int arch_boot_check(struct vm *vm, const struct rv_config *cfg, struct rv_err *err)
 {
 	struct arch_vm *a = &vm->arch;
 	uint8_t head[BZIMAGE_HEAD_LEN];
 	uint64_t low_end, size;
-	char err[256];
+	char why[256];
 	ssize_t n;
+	int r;
 
-	a->kernel_fd = boot_open("kernel", cfg->kernel, &size);
+	a->initrd_fd = -1;
+	r = boot_open("kernel", cfg->kernel, &a->kernel_fd, &size, err);
+	if (r)
+		return r;
 	n = pread(a->kernel_fd, head, sizeof(head), 0);
 	if (n < 0)
-		die(RV_EXIT_BADFILE, "cannot read kernel '%s'", cfg->kernel);
-	if (bzimage_parse(head, (size_t)n, size, a, err, sizeof(err)))
-		diex(RV_EXIT_BADFILE, "kernel '%s' %s", cfg->kernel, err);
+		return rv_fail(err, RV_EXIT_BADFILE, errno, "cannot read kernel '%s'", cfg->kernel);
+	if (bzimage_parse(head, (size_t)n, size, a, why, sizeof(why)))
+		return rv_fail(err, RV_EXIT_BADFILE, 0, "kernel '%s' %s", cfg->kernel, why);
 	low_end = cfg->mem_size < X86_MMIO_HOLE_GPA ? cfg->mem_size : X86_MMIO_HOLE_GPA;
 	if (a->kernel_gpa + a->init_size > low_end)
-		diex(RV_EXIT_USAGE, "memory size %" PRIu64 "M is too small for kernel '%s': "
-		    "it needs %" PRIu64 "M", cfg->mem_size >> 20, cfg->kernel,
+		return rv_fail(err, RV_EXIT_USAGE, 0, "memory size %" PRIu64 "M is too small for "
+		    "kernel '%s': it needs %" PRIu64 "M", cfg->mem_size >> 20, cfg->kernel,
 		    (a->kernel_gpa + a->init_size + (1 << 20) - 1) >> 20);
-	a->cmdline = boot_cmdline(cfg, a->cmdline_size);
-	a->initrd_fd = -1;
-	if (cfg->initrd) {
-		a->initrd_fd = boot_open("initrd", cfg->initrd, &a->initrd_size);
-		if (a->initrd_size == 0)
-			diex(RV_EXIT_BADFILE, "initrd '%s' is empty", cfg->initrd);
-		if (boot_place_initrd(a, low_end, cfg->mem_size, err, sizeof(err)))
-			diex(RV_EXIT_BADFILE, "initrd '%s' %s", cfg->initrd, err);
-	}
+	r = boot_cmdline(cfg, a->cmdline_size, &a->cmdline, err);
+	if (r || !cfg->initrd)
+		return r;
+	r = boot_open("initrd", cfg->initrd, &a->initrd_fd, &a->initrd_size, err);
+	if (r)
+		return r;
+	if (a->initrd_size == 0)
+		return rv_fail(err, RV_EXIT_BADFILE, 0, "initrd '%s' is empty", cfg->initrd);
+	if (boot_place_initrd(a, low_end, cfg->mem_size, why, sizeof(why)))
+		return rv_fail(err, RV_EXIT_BADFILE, 0, "initrd '%s' %s", cfg->initrd, why);
+	return 0;
+}
+
+void arch_boot_fini(struct vm *vm)
+{
+	struct arch_vm *a = &vm->arch;
+
+	if (a->kernel_fd >= 0)
+		close(a->kernel_fd);
+	if (a->initrd_fd >= 0)
+		close(a->initrd_fd);
+	a->kernel_fd = a->initrd_fd = -1;
+	free(a->cmdline);
+	a->cmdline = NULL;
 }
 
 /* boot_e820: the guest's memory map: RAM, the PC reserved area, the holes. */
@@ -217,7 +244,7 @@ static unsigned boot_e820(const struct vm *vm, struct boot_e820_entry *e)
  * stub there that writes the ACPI reset register, so every reboot path ends
  * in a reset ringvm sees.
  */
-static void boot_reset_vector(struct vm *vm)
+static int boot_reset_vector(struct vm *vm, struct rv_err *err)
 {
 	const uint8_t stub[] = {
 		0xb0, X86_PM_RESET_VALUE,			/* mov al, value */
@@ -228,10 +255,11 @@ static void boot_reset_vector(struct vm *vm)
 	};
 
 	if (gmem_write(&vm->mem, X86_RESET_VECTOR_GPA, stub, sizeof(stub)))
-		diex(RV_EXIT_FAILURE, "reset vector is outside guest memory");
+		return rv_fail(err, RV_EXIT_FAILURE, 0, "reset vector is outside guest memory");
+	return 0;
 }
 
-void arch_boot_load(struct vm *vm, const struct rv_config *cfg)
+int arch_boot_load(struct vm *vm, const struct rv_config *cfg, struct rv_err *err)
 {
 	struct arch_vm *a = &vm->arch;
 	struct boot_params *bp;
@@ -240,29 +268,27 @@ void arch_boot_load(struct vm *vm, const struct rv_config *cfg)
 	r = gmem_fill_from_fd(&vm->mem, a->kernel_gpa, a->kernel_fd, a->setup_size,
 	    a->kernel_size - a->setup_size);
 	if (r)
-		diex(RV_EXIT_BADFILE, "cannot load kernel '%s': %s", cfg->kernel, strerror(-r));
+		return rv_fail(err, RV_EXIT_BADFILE, -r, "cannot load kernel '%s'", cfg->kernel);
 	if (a->initrd_fd >= 0) {
 		r = gmem_fill_from_fd(&vm->mem, a->initrd_gpa, a->initrd_fd, 0, a->initrd_size);
 		if (r)
-			diex(RV_EXIT_BADFILE, "cannot load initrd '%s': %s", cfg->initrd,
-			    strerror(-r));
+			return rv_fail(err, RV_EXIT_BADFILE, -r, "cannot load initrd '%s'",
+			    cfg->initrd);
 	}
+	/* The files are in guest memory now: nothing keeps them open during the run. */
 	close(a->kernel_fd);
-	a->kernel_fd = -1;
 	if (a->initrd_fd >= 0)
 		close(a->initrd_fd);
-	a->initrd_fd = -1;
-
+	a->kernel_fd = a->initrd_fd = -1;
 	if (gmem_write(&vm->mem, X86_CMDLINE_GPA, a->cmdline, strlen(a->cmdline) + 1))
-		diex(RV_EXIT_FAILURE, "command line does not fit in guest memory");
-
-	acpi_build(vm);
-	cpu_boot_tables(vm);
-	boot_reset_vector(vm);
+		return rv_fail(err, RV_EXIT_FAILURE, 0, "command line does not fit in guest memory");
+	if ((r = acpi_build(vm, err)) || (r = cpu_boot_tables(vm, err)) ||
+	    (r = boot_reset_vector(vm, err)))
+		return r;
 
 	bp = gmem_ptr(&vm->mem, X86_ZERO_PAGE_GPA, sizeof(*bp));
 	if (!bp)
-		diex(RV_EXIT_FAILURE, "zero page does not fit in guest memory");
+		return rv_fail(err, RV_EXIT_FAILURE, 0, "zero page does not fit in guest memory");
 	memset(bp, 0, sizeof(*bp));
 	memcpy(&bp->hdr, a->setup_header, sizeof(a->setup_header) < sizeof(bp->hdr) ?
 	    sizeof(a->setup_header) : sizeof(bp->hdr));
@@ -279,4 +305,5 @@ void arch_boot_load(struct vm *vm, const struct rv_config *cfg)
 	}
 	bp->acpi_rsdp_addr = a->rsdp_gpa;
 	bp->e820_entries = (uint8_t)boot_e820(vm, bp->e820_table);
+	return 0;
 }

@@ -137,26 +137,32 @@ static void cpu_fix_cpuid(struct kvm_cpuid2 *c, unsigned id, unsigned n,
 }
 
 /* cpu_set_cpuid: KVM's supported CPUID, fixed up for this vCPU. */
-static void cpu_set_cpuid(struct vm *vm, struct vcpu *v)
+static int cpu_set_cpuid(struct vm *vm, struct vcpu *v, struct rv_err *err)
 {
 	size_t sz = sizeof(struct kvm_cpuid2) + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
 	struct kvm_cpuid2 *c = calloc(1, sz);
 	bool deadline;
+	int r = 0;
 
 	if (!c)
-		die(RV_EXIT_FAILURE, "calloc");
+		return rv_fail(err, RV_EXIT_FAILURE, ENOMEM, "CPUID table");
 	c->nent = CPUID_MAX_ENTRIES;
-	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0)
-		die(RV_EXIT_FAILURE, "KVM: ioctl (GET_SUPPORTED_CPUID) failed");
+	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
+		r = rv_fail(err, RV_EXIT_FAILURE, errno, "KVM: ioctl (GET_SUPPORTED_CPUID) failed");
+		goto out;
+	}
 	/* KVM emulates the TSC-deadline timer in its LAPIC but leaves the bit to us. */
 	deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	cpu_fix_cpuid(c, v->idx, vm->nr_vcpus, deadline);
 	if (ioctl(v->fd, KVM_SET_CPUID2, c) < 0)
-		die(RV_EXIT_FAILURE, "KVM: ioctl (SET_CPUID2) failed on vCPU %u", v->idx);
+		r = rv_fail(err, RV_EXIT_FAILURE, errno, "KVM: ioctl (SET_CPUID2) failed on vCPU %u",
+		    v->idx);
+out:
 	free(c);
+	return r;
 }
 
-static void cpu_set_msrs(struct vcpu *v)
+static int cpu_set_msrs(struct vcpu *v, struct rv_err *err)
 {
 	static const struct { uint32_t index; uint64_t data; } init[] = {
 		{ MSR_IA32_SYSENTER_CS, 0 }, { MSR_IA32_SYSENTER_ESP, 0 },
@@ -179,11 +185,12 @@ static void cpu_set_msrs(struct vcpu *v)
 	}
 	r = ioctl(v->fd, KVM_SET_MSRS, &m);
 	if (r != N)
-		die(RV_EXIT_FAILURE, "KVM: ioctl (SET_MSRS) set %d of %d MSRs on vCPU %u", r, N,
-		    v->idx);
+		return rv_fail(err, RV_EXIT_FAILURE, r < 0 ? errno : 0,
+		    "KVM: ioctl (SET_MSRS) set %d of %d MSRs on vCPU %u", r, N, v->idx);
+	return 0;
 }
 
-static void cpu_set_fpu(struct vcpu *v)
+static int cpu_set_fpu(struct vcpu *v, struct rv_err *err)
 {
 	struct kvm_fpu fpu;
 
@@ -191,7 +198,9 @@ static void cpu_set_fpu(struct vcpu *v)
 	fpu.fcw = 0x37f;	/* x87 reset value */
 	fpu.mxcsr = 0x1f80;	/* SSE reset value */
 	if (ioctl(v->fd, KVM_SET_FPU, &fpu) < 0)
-		die(RV_EXIT_FAILURE, "KVM: ioctl (SET_FPU) failed on vCPU %u", v->idx);
+		return rv_fail(err, RV_EXIT_FAILURE, errno, "KVM: ioctl (SET_FPU) failed on vCPU %u",
+		    v->idx);
+	return 0;
 }
 
 static struct kvm_segment cpu_seg(uint16_t sel, uint8_t type, bool code)
@@ -204,13 +213,13 @@ static struct kvm_segment cpu_seg(uint16_t sel, uint8_t type, bool code)
 }
 
 /* cpu_set_boot_regs: the 64-bit entry state the boot protocol specifies. */
-static void cpu_set_boot_regs(struct vm *vm, struct vcpu *v)
+static int cpu_set_boot_regs(struct vm *vm, struct vcpu *v, struct rv_err *err)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 
 	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
-		die(RV_EXIT_FAILURE, "KVM: ioctl (GET_SREGS) failed");
+		return rv_fail(err, RV_EXIT_FAILURE, errno, "KVM: ioctl (GET_SREGS) failed");
 	sregs.cs = cpu_seg(BOOT_CS, 0xb, true);	/* execute/read, accessed */
 	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = cpu_seg(BOOT_DS, 0x3, false);
 	sregs.tr = (struct kvm_segment){
@@ -226,7 +235,7 @@ static void cpu_set_boot_regs(struct vm *vm, struct vcpu *v)
 	sregs.cr4 = CR4_PAE;
 	sregs.efer = EFER_LME | EFER_LMA;
 	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
-		die(RV_EXIT_FAILURE, "KVM: ioctl (SET_SREGS) failed");
+		return rv_fail(err, RV_EXIT_FAILURE, errno, "KVM: ioctl (SET_SREGS) failed");
 
 	memset(&regs, 0, sizeof(regs));
 	regs.rflags = 2;			/* reserved bit 1; interrupts off */
@@ -234,20 +243,22 @@ static void cpu_set_boot_regs(struct vm *vm, struct vcpu *v)
 	regs.rsi = X86_ZERO_PAGE_GPA;		/* struct boot_params */
 	regs.rsp = regs.rbp = X86_BOOT_STACK_GPA;
 	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
-		die(RV_EXIT_FAILURE, "KVM: ioctl (SET_REGS) failed");
+		return rv_fail(err, RV_EXIT_FAILURE, errno, "KVM: ioctl (SET_REGS) failed");
+	return 0;
 }
 
-void arch_vcpu_setup(struct vm *vm, struct vcpu *v)
+int arch_vcpu_setup(struct vm *vm, struct vcpu *v, struct rv_err *err)
 {
-	cpu_set_cpuid(vm, v);
-	cpu_set_msrs(v);
-	cpu_set_fpu(v);
+	int r;
+
+	if ((r = cpu_set_cpuid(vm, v, err)) || (r = cpu_set_msrs(v, err)) ||
+	    (r = cpu_set_fpu(v, err)))
+		return r;
 	/* Application processors wait in KVM for INIT/SIPI from the guest. */
-	if (v->idx == 0)
-		cpu_set_boot_regs(vm, v);
+	return v->idx == 0 ? cpu_set_boot_regs(vm, v, err) : 0;
 }
 
-void cpu_boot_tables(struct vm *vm)
+int cpu_boot_tables(struct vm *vm, struct rv_err *err)
 {
 	static const uint64_t gdt[5] = {
 		0,			/* null */
@@ -261,7 +272,7 @@ void cpu_boot_tables(struct vm *vm)
 	uint64_t *pd = gmem_ptr(&vm->mem, X86_PD_GPA, 4 * 4096);
 
 	if (!pml4 || !pdpt || !pd || gmem_write(&vm->mem, X86_GDT_GPA, gdt, sizeof(gdt)))
-		diex(RV_EXIT_FAILURE, "boot tables do not fit in guest memory");
+		return rv_fail(err, RV_EXIT_FAILURE, 0, "boot tables do not fit in guest memory");
 	memset(pml4, 0, 4096);
 	memset(pdpt, 0, 4096);
 	/* Identity-map the first 4 GiB with 2 MiB pages: present, writable, PS. */
@@ -270,4 +281,5 @@ void cpu_boot_tables(struct vm *vm)
 		pdpt[i] = (X86_PD_GPA + i * 4096ull) | 0x3;
 	for (unsigned i = 0; i < 4 * 512; i++)
 		pd[i] = ((uint64_t)i << 21) | 0x83;
+	return 0;
 }

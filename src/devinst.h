@@ -1,0 +1,42 @@
+/* devinst.h: the device instances of a configuration (devinst.c). */
+#ifndef RINGVM_DEVINST_H
+#define RINGVM_DEVINST_H
+
+#include <stddef.h>
+
+#include "device.h"
+
+struct vm;
+struct rv_config;
+
+/*
+ * devinst_parse: parse one spec of `ops` and append the instance to the
+ * configuration. Returns 0, or -EINVAL / -E2BIG (too many) with the
+ * reason in err.
+ */
+int devinst_parse(struct rv_config *cfg, const struct device_ops *ops, const char *spec,
+    char *err, size_t errlen);
+
+/*
+ * devinst_check: run every instance's check hook. Returns 0, or -errno
+ * with the first failure's reason in err.
+ */
+int devinst_check(const struct rv_config *cfg, char *err, size_t errlen);
+
+/*
+ * devinst_create: create every configured instance, in table order.
+ * Returns 0 or -errno with the reason (naming the device) in err; the
+ * instances created before the failure stay for devinst_destroy.
+ */
+int devinst_create(struct vm *vm, struct rv_config *cfg, char *err, size_t errlen);
+
+/*
+ * devinst_destroy: destroy every created instance, newest first. Returns
+ * 0, or the first -errno a destroy hook reported (each is logged there).
+ */
+int devinst_destroy(struct vm *vm, struct rv_config *cfg);
+
+/* devinst_free: free the parsed configurations (after devinst_destroy). */
+void devinst_free(struct rv_config *cfg);
+
+#endif

@@ -1,0 +1,70 @@
+#!/bin/sh
+# layering.sh: the core's layering holds (docs/ARCHITECTURE.md).
+#  1. No call cycle among ringvm's objects: from `nm`, object A depends on B
+#     when A uses a symbol B defines; a cycle is a set of objects that reach
+#     each other. The check is first shown to catch a cycle it is given.
+#  2. No x86 in the generic core: src/*.c names no X86_ constant and no
+#     conf1 port; that is src/arch/x86/'s.
+# usage: layering.sh CC OBJ...   (prints ok / not ok lines)
+set -u
+CC=$1
+shift
+W=${TMPDIR:-/tmp}/ringvm-layering.$$
+mkdir -p "$W"
+trap 'rm -rf "$W"' EXIT
+
+# cycles OBJ...: print each object that is on a dependency cycle, then its
+# edges inside the cycle as "A -> B (symbol)".
+cycles() {
+	for o in "$@"; do
+		nm "$o" | awk -v o="$o" '$1 == "U" { print "U", o, $2; next }
+		    NF == 3 && $2 ~ /^[TDBRC]$/ { print "D", o, $3 }'
+	done | awk '
+	$1 == "D" { def[$3] = $2; next }
+	$1 == "U" { use[++nu] = $2 " " $3 }
+	END {
+		for (i = 1; i <= nu; i++) {
+			split(use[i], p, " ")
+			if (!(p[2] in def) || def[p[2]] == p[1])
+				continue
+			e[p[1], def[p[2]]] = 1
+			why[p[1], def[p[2]]] = p[2]
+			node[p[1]] = 1
+			node[def[p[2]]] = 1
+		}
+		for (k in node) for (i in node) for (j in node)
+			if (!r[i, j] && (e[i, j] || (r2(i, k) && r2(k, j))))
+				r[i, j] = 1
+		for (i in node) for (j in node)
+			if (e[i, j] && r[j, i])
+				print i " -> " j " (" why[i, j] ")"
+	}
+	function r2(a, b) { return e[a, b] || r[a, b] }' | sort
+}
+
+# The check must see a cycle when there is one: two objects calling each other.
+printf 'int b(int);\nint a(int x) { return x ? b(x - 1) : 0; }\n' > "$W/a.c"
+printf 'int a(int);\nint b(int x) { return x ? a(x - 1) : 1; }\n' > "$W/b.c"
+if $CC -c -o "$W/a.o" "$W/a.c" && $CC -c -o "$W/b.o" "$W/b.c" &&
+    [ "$(cycles "$W/a.o" "$W/b.o" | wc -l)" -eq 2 ]; then
+	echo "ok - layering: the cycle check finds a planted cycle (a.o <-> b.o)"
+else
+	echo "not ok - layering: the cycle check misses a planted cycle"
+fi
+
+cycles "$@" > "$W/found"
+if [ -s "$W/found" ]; then
+	echo "not ok - layering: no call cycle among the $# objects"
+	sed 's/^/#   /' "$W/found" | head -n 20
+else
+	echo "ok - layering: no call cycle among the $# objects"
+fi
+
+# Generic files only: the architecture's own files and headers may say X86_.
+grep -n 'X86_\|0xcf8\|0xcfc' src/*.c > "$W/x86" 2>/dev/null
+if [ -s "$W/x86" ]; then
+	echo "not ok - layering: the generic core (src/*.c) names no x86 constant"
+	sed 's/^/#   /' "$W/x86" | head -n 10
+else
+	echo "ok - layering: the generic core (src/*.c) names no x86 constant"
+fi
