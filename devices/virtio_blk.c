@@ -168,15 +168,86 @@ static struct vblk_req *vblk_slot(struct vblk *b, unsigned *idx)
 	return NULL;
 }
 
+/* What a request handler did: queued I/O, or a status to complete with now. */
+#define VBLK_QUEUED (-1)
+
+/*
+ * vblk_rw: IN (read into the writable area before the status byte; nothing
+ * readable but the header) or OUT (data readable after the header; the
+ * status byte the only writable byte). Returns VBLK_QUEUED or IOERR.
+ */
+static int vblk_rw(struct vblk *b, const struct virtq_chain *c, struct vblk_req *rq,
+    unsigned idx, const struct vblk_hdr *h)
+{
+	bool in = h->type == VIRTIO_BLK_T_IN;
+	uint64_t len = in ? c->tok.write_len - 1u : c->read_len - sizeof(*h);
+	int r;
+
+	if ((in ? c->read_len != sizeof(*h) : c->tok.write_len != 1 || b->spec.ro) ||
+	    len == 0 || len % SECTOR || !vblk_range_ok(b, h->sector, len / SECTOR))
+		return VIRTIO_BLK_S_IOERR;
+	rq->iovcnt = vblk_slice(c, in, in ? 0 : sizeof(*h), len, rq->iov);
+	if (rq->iovcnt < 0)
+		return VIRTIO_BLK_S_IOERR;
+	rq->written = in ? (uint32_t)len : 0;
+	rq->expect = (int64_t)len;
+	r = in ? disk_readv(&b->disk, idx, rq->iov, rq->iovcnt, h->sector * SECTOR) :
+	    disk_writev(&b->disk, idx, rq->iov, rq->iovcnt, h->sector * SECTOR);
+	return r ? VIRTIO_BLK_S_IOERR : VBLK_QUEUED;
+}
+
+/* vblk_get_id: write min(len, 20) bytes: the serial, NUL-padded when shorter (B4). */
+static int vblk_get_id(struct vblk *b, const struct virtq_chain *c, uint32_t *written)
+{
+	char id[VBLK_ID_BYTES];
+	uint32_t len = c->tok.write_len - 1u;
+
+	if (c->read_len != sizeof(struct vblk_hdr) || len == 0)
+		return VIRTIO_BLK_S_IOERR;
+	if (len > VBLK_ID_BYTES)
+		len = VBLK_ID_BYTES;
+	memset(id, 0, sizeof(id));
+	memcpy(id, b->spec.serial, strlen(b->spec.serial));
+	virtq_copy_to(c, 0, id, len);
+	*written = len;
+	return VIRTIO_BLK_S_OK;
+}
+
+/* vblk_discard_zero: DISCARD or WRITE_ZEROES of one range. Returns VBLK_QUEUED or a status. */
+static int vblk_discard_zero(struct vblk *b, const struct virtq_chain *c, unsigned idx,
+    const struct vblk_hdr *h)
+{
+	bool zero = h->type == VIRTIO_BLK_T_WRITE_ZEROES;
+	struct vblk_range rg;
+	uint64_t off, len;
+
+	if (!(b->negotiated & (1ull << (zero ? VIRTIO_BLK_F_WRITE_ZEROES : VIRTIO_BLK_F_DISCARD))))
+		return VIRTIO_BLK_S_UNSUPP;
+	/* One range per request (max_*_seg = 1), and nothing else (B8). */
+	if (c->read_len != sizeof(*h) + sizeof(rg) || c->tok.write_len != 1)
+		return VIRTIO_BLK_S_IOERR;
+	virtq_copy_from(c, sizeof(*h), &rg, sizeof(rg));
+	if (zero ? (rg.flags & ~VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) : rg.flags)
+		return VIRTIO_BLK_S_UNSUPP;
+	if (b->spec.ro || rg.num_sectors == 0 || !vblk_range_ok(b, rg.sector, rg.num_sectors))
+		return VIRTIO_BLK_S_IOERR;
+	off = rg.sector * SECTOR;
+	len = rg.num_sectors * SECTOR;
+	if (zero ? disk_zero(&b->disk, idx, off, len, rg.flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) :
+	    disk_discard(&b->disk, idx, off, len))
+		return VIRTIO_BLK_S_IOERR;	/* the host could not even queue it */
+	return VBLK_QUEUED;
+}
+
 /* vblk_request: turn one popped chain into I/O, or complete it with a status now. */
 static void vblk_request(struct vblk *b, struct virtq *vq, struct virtq_chain *c)
 {
 	struct vblk_hdr h;
 	struct vblk_req *rq;
 	uint8_t *status = vblk_status_byte(c);
-	uint64_t data_len, off;
+	uint32_t written = 0;
 	unsigned idx;
-	int r = 0;
+	int st;
 
 	/* Without a header or a status byte the request cannot even be failed (B5, M4). */
 	if (c->read_len < sizeof(h) || !status) {
@@ -199,85 +270,23 @@ static void vblk_request(struct vblk *b, struct virtq *vq, struct virtq_chain *c
 	rq->expect = 0;
 
 	if (vblk_has_empty_segment(c))
-		goto ioerr;
-	switch (h.type) {
-	case VIRTIO_BLK_T_IN:
-		/* Data goes into the writable area before the status byte; nothing readable but the header. */
-		data_len = c->tok.write_len - 1u;
-		if (c->read_len != sizeof(h) || data_len == 0 || data_len % SECTOR ||
-		    !vblk_range_ok(b, h.sector, data_len / SECTOR))
-			goto ioerr;
-		rq->iovcnt = vblk_slice(c, true, 0, data_len, rq->iov);
-		if (rq->iovcnt < 0)
-			goto ioerr;
-		rq->written = (uint32_t)data_len;
-		rq->expect = (int64_t)data_len;
-		r = disk_readv(&b->disk, idx, rq->iov, rq->iovcnt, h.sector * SECTOR);
-		break;
-	case VIRTIO_BLK_T_OUT:
-		/* Data is readable after the header; the status byte is the only writable byte. */
-		data_len = c->read_len - sizeof(h);
-		if (c->tok.write_len != 1 || b->spec.ro || data_len == 0 || data_len % SECTOR ||
-		    !vblk_range_ok(b, h.sector, data_len / SECTOR))
-			goto ioerr;
-		rq->iovcnt = vblk_slice(c, false, sizeof(h), data_len, rq->iov);
-		if (rq->iovcnt < 0)
-			goto ioerr;
-		rq->expect = (int64_t)data_len;
-		r = disk_writev(&b->disk, idx, rq->iov, rq->iovcnt, h.sector * SECTOR);
-		break;
-	case VIRTIO_BLK_T_FLUSH:
-		r = disk_flush(&b->disk, idx);
-		break;
-	case VIRTIO_BLK_T_GET_ID: {
-		/* Write min(len, 20) bytes: the serial, NUL-padded when shorter (B4). */
-		char id[VBLK_ID_BYTES];
-		uint32_t len = c->tok.write_len - 1u;
-
-		if (c->read_len != sizeof(h) || len == 0)
-			goto ioerr;
-		if (len > VBLK_ID_BYTES)
-			len = VBLK_ID_BYTES;
-		memset(id, 0, sizeof(id));
-		memcpy(id, b->spec.serial, strlen(b->spec.serial));
-		virtq_copy_to(c, 0, id, len);
-		vblk_finish_now(b, vq, c, status, VIRTIO_BLK_S_OK, len);
+		st = VIRTIO_BLK_S_IOERR;
+	else if (h.type == VIRTIO_BLK_T_IN || h.type == VIRTIO_BLK_T_OUT)
+		st = vblk_rw(b, c, rq, idx, &h);
+	else if (h.type == VIRTIO_BLK_T_FLUSH)
+		st = disk_flush(&b->disk, idx) ? VIRTIO_BLK_S_IOERR : VBLK_QUEUED;
+	else if (h.type == VIRTIO_BLK_T_GET_ID)
+		st = vblk_get_id(b, c, &written);
+	else if (h.type == VIRTIO_BLK_T_DISCARD || h.type == VIRTIO_BLK_T_WRITE_ZEROES)
+		st = vblk_discard_zero(b, c, idx, &h);
+	else
+		st = VIRTIO_BLK_S_UNSUPP;
+	if (st != VBLK_QUEUED) {
+		vblk_finish_now(b, vq, c, status, (uint8_t)st, written);
 		return;
 	}
-	case VIRTIO_BLK_T_DISCARD:
-	case VIRTIO_BLK_T_WRITE_ZEROES: {
-		bool zero = h.type == VIRTIO_BLK_T_WRITE_ZEROES;
-		struct vblk_range rg;
-
-		if (!(b->negotiated & (1ull << (zero ? VIRTIO_BLK_F_WRITE_ZEROES : VIRTIO_BLK_F_DISCARD))))
-			goto unsupp;
-		/* One range per request (max_*_seg = 1), and nothing else (B8). */
-		if (c->read_len != sizeof(h) + sizeof(rg) || c->tok.write_len != 1)
-			goto ioerr;
-		virtq_copy_from(c, sizeof(h), &rg, sizeof(rg));
-		if (zero ? (rg.flags & ~VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) : rg.flags)
-			goto unsupp;
-		if (b->spec.ro || rg.num_sectors == 0 || !vblk_range_ok(b, rg.sector, rg.num_sectors))
-			goto ioerr;
-		off = rg.sector * SECTOR;
-		r = zero ? disk_zero(&b->disk, idx, off, rg.num_sectors * SECTOR,
-		    rg.flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) :
-		    disk_discard(&b->disk, idx, off, rg.num_sectors * SECTOR);
-		break;
-	}
-	default:
-		goto unsupp;
-	}
-	if (r)
-		goto ioerr;	/* the host could not even queue it: the guest sees IOERR */
 	rq->busy = true;
 	b->inflight++;
-	return;
-ioerr:
-	vblk_finish_now(b, vq, c, status, VIRTIO_BLK_S_IOERR, 0);
-	return;
-unsupp:
-	vblk_finish_now(b, vq, c, status, VIRTIO_BLK_S_UNSUPP, 0);
 }
 
 void vblk_process(struct vblk *b)

@@ -220,6 +220,61 @@ static int user_check_fwds(struct user_opts *o, char *err, size_t errlen)
  * Each option but hostfwd may appear once. Returns 0 or -EINVAL with a
  * one-line reason naming the bad option in err.
  */
+/* user_parse_value: store one option's value (`key` known, `val` non-NULL). Returns 0 or -EINVAL. */
+static int user_parse_value(const char *key, const char *val, struct user_opts *o, char *err,
+    size_t errlen)
+{
+	long v;
+	int r;
+
+	if (!strcmp(key, "hostfwd")) {
+		if (o->nfwd == USER_HOSTFWD_MAX) {
+			snprintf(err, errlen, "too many hostfwd rules (at most %d)", USER_HOSTFWD_MAX);
+			return -EINVAL;
+		}
+		r = user_parse_fwd(val, &o->fwd[o->nfwd], err, errlen);
+		o->nfwd += r == 0;
+		return r;
+	}
+	if (!strcmp(key, "net"))
+		return user_parse_net(val, o, err, errlen);
+	if (!strcmp(key, "restrict"))
+		return user_on_off("restrict", val, &o->restricted, err, errlen);
+	if (!strcmp(key, "ipv6"))
+		return user_on_off("ipv6", val, &o->ipv6, err, errlen);
+	if (!strcmp(key, "hostname"))
+		return user_parse_hostname(val, o, err, errlen);
+	if (!strcmp(key, "sockets")) {
+		v = user_number(val, 1, USER_SOCKETS_MAX);
+		if (v < 0) {
+			snprintf(err, errlen, "sockets '%s': expected a number from 1 to %d", val,
+			    USER_SOCKETS_MAX);
+			return -EINVAL;
+		}
+		o->sockets = (unsigned)v;
+		return 0;
+	}
+	v = user_number(val, USER_MTU_MIN, USER_MTU_MAX);	/* "mtu", the last key */
+	if (v < 0) {
+		snprintf(err, errlen, "mtu '%s': expected a number from %d to %d", val,
+		    USER_MTU_MIN, USER_MTU_MAX);
+		return -EINVAL;
+	}
+	o->mtu = (unsigned)v;
+	return 0;
+}
+
+/* user_defaults: QEMU's -netdev user defaults: open (restrict=on cuts the way out), IPv6 on. */
+static void user_defaults(struct user_opts *o, char *err, size_t errlen)
+{
+	memset(o, 0, sizeof(*o));
+	user_parse_net("10.0.2.0/24", o, err, errlen);
+	o->restricted = false;
+	o->ipv6 = true;
+	o->mtu = USER_MTU_DEFAULT;
+	o->sockets = USER_SOCKETS_DEFAULT;
+}
+
 int user_parse(const char *opts, struct user_opts *o, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "net", "restrict", "ipv6", "hostname", "mtu", "sockets" };
@@ -227,15 +282,8 @@ int user_parse(const char *opts, struct user_opts *o, char *err, size_t errlen)
 	char buf[USER_OPTS_MAX];
 	unsigned seen = 0;	/* a bit per single-use option */
 	char *p = buf;
-	int r;
 
-	memset(o, 0, sizeof(*o));
-	user_parse_net("10.0.2.0/24", o, err, errlen);
-	/* Open by default, as QEMU's -netdev user; restrict=on cuts the way out. */
-	o->restricted = false;
-	o->ipv6 = true;
-	o->mtu = USER_MTU_DEFAULT;
-	o->sockets = USER_SOCKETS_DEFAULT;
+	user_defaults(o, err, errlen);
 	if (strlen(opts) >= sizeof(buf)) {
 		snprintf(err, errlen, "options too long (at most %d characters)", USER_OPTS_MAX - 1);
 		return -EINVAL;
@@ -256,13 +304,13 @@ int user_parse(const char *opts, struct user_opts *o, char *err, size_t errlen)
 			*val++ = '\0';
 		for (k = 0; k < nkeys && strcmp(p, keys[k]); k++)
 			;
-		if (k < nkeys) {
-			if (seen & (1u << k)) {
-				snprintf(err, errlen, "option '%s' given twice", p);
-				return -EINVAL;
-			}
+		if (k < nkeys && (seen & (1u << k))) {
+			snprintf(err, errlen, "option '%s' given twice", p);
+			return -EINVAL;
+		}
+		if (k < nkeys)
 			seen |= 1u << k;
-		} else if (strcmp(p, "hostfwd")) {
+		else if (strcmp(p, "hostfwd")) {
 			snprintf(err, errlen, "unknown option '%s'", p);
 			return -EINVAL;
 		}
@@ -270,43 +318,8 @@ int user_parse(const char *opts, struct user_opts *o, char *err, size_t errlen)
 			snprintf(err, errlen, "option '%s' needs a value (%s=...)", p, p);
 			return -EINVAL;
 		}
-		if (!strcmp(p, "hostfwd")) {
-			if (o->nfwd == USER_HOSTFWD_MAX) {
-				snprintf(err, errlen, "too many hostfwd rules (at most %d)",
-				    USER_HOSTFWD_MAX);
-				return -EINVAL;
-			}
-			r = user_parse_fwd(val, &o->fwd[o->nfwd], err, errlen);
-			o->nfwd += r == 0;
-		} else if (!strcmp(p, "net")) {
-			r = user_parse_net(val, o, err, errlen);
-		} else if (!strcmp(p, "restrict")) {
-			r = user_on_off("restrict", val, &o->restricted, err, errlen);
-		} else if (!strcmp(p, "ipv6")) {
-			r = user_on_off("ipv6", val, &o->ipv6, err, errlen);
-		} else if (!strcmp(p, "hostname")) {
-			r = user_parse_hostname(val, o, err, errlen);
-		} else if (!strcmp(p, "sockets")) {
-			long v = user_number(val, 1, USER_SOCKETS_MAX);
-
-			r = v < 0 ? -EINVAL : 0;
-			if (v < 0)
-				snprintf(err, errlen, "sockets '%s': expected a number from 1 to %d",
-				    val, USER_SOCKETS_MAX);
-			else
-				o->sockets = (unsigned)v;
-		} else {
-			long v = user_number(val, USER_MTU_MIN, USER_MTU_MAX);
-
-			r = v < 0 ? -EINVAL : 0;
-			if (v < 0)
-				snprintf(err, errlen, "mtu '%s': expected a number from %d to %d",
-				    val, USER_MTU_MIN, USER_MTU_MAX);
-			else
-				o->mtu = (unsigned)v;
-		}
-		if (r < 0)
-			return r;
+		if (user_parse_value(p, val, o, err, errlen) < 0)
+			return -EINVAL;
 		if (!comma)
 			break;
 		p = comma + 1;

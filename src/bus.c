@@ -1,4 +1,9 @@
-/* bus.c: a sorted table of claimed address ranges and the lookup for each access. */
+/*
+ * bus.c: a sorted table of claimed address ranges and the lookup for each
+ * access.
+ *
+ * Exported (contracts in bus.h): bus_add, bus_remove, bus_read, bus_write.
+ */
 #include <errno.h>
 #include <string.h>
 

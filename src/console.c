@@ -1,4 +1,11 @@
-/* console.c: stdin/stdout as the guest console: raw mode, escapes, bounded buffering. */
+/*
+ * console.c: stdin/stdout as the guest console: raw mode, escapes, bounded
+ * buffering.
+ *
+ * Exported (contracts in console.h): console_init, console_start,
+ * console_attach, console_out_room, console_put, console_poll_input,
+ * console_fini.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -10,6 +10,8 @@
  *
  * Table order is creation order and firmware order. A new device is one
  * file in devices/ and one row below (see docs/ARCHITECTURE.md).
+ *
+ * Exported (contracts in device.h): devices_find_option, devices_configure.
  */
 #include <errno.h>
 #include <stdio.h>

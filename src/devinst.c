@@ -4,6 +4,9 @@
  * (devinst_parse), checked before KVM is opened, created in order during
  * setup, destroyed newest first at exit. Needs no device table: it calls
  * each instance's own hooks, so the unit tests' fake VMs use it as is.
+ *
+ * Exported (contracts in devinst.h): devinst_parse, devinst_check,
+ * devinst_create, devinst_destroy, devinst_free.
  */
 #include <errno.h>
 #include <stdio.h>

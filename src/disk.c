@@ -2,6 +2,9 @@
  * disk.c: raw images and their I/O engines (io_uring, or synchronous for
  * comparison). Reads and writes go straight between the file and guest
  * memory; no request is ever copied through a host buffer.
+ *
+ * Exported (contracts in disk.h): disk_open, disk_start, disk_readv,
+ * disk_writev, disk_flush, disk_discard, disk_zero, disk_submit, disk_close.
  */
 #include <errno.h>
 #include <fcntl.h>

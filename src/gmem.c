@@ -1,4 +1,10 @@
-/* gmem.c: guest RAM: one anonymous mapping, split into regions, reached only by range. */
+/*
+ * gmem.c: guest RAM: one anonymous mapping, split into regions, reached only
+ * by range.
+ *
+ * Exported (contracts in gmem.h): gmem_init, gmem_fini, gmem_ptr, gmem_read,
+ * gmem_write, gmem_fill_from_fd.
+ */
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>

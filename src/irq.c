@@ -12,6 +12,10 @@
  * to several vectors at once (an MSI-X enable or function mask) are staged
  * and pushed as one table. The state records what KVM last accepted, so a
  * refused table leaves the previous routing in force on both sides.
+ *
+ * Exported (contracts in irq.h): irq_init, irq_fini, irq_msi_alloc,
+ * irq_msi_stage, irq_msi_commit, irq_msi_routed, irq_msi_set, irq_msi_fire,
+ * irq_shared_set, irq_line.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,4 +1,9 @@
-/* kick.c: the queue notification watcher with its empty-storm pause (see kick.h). */
+/*
+ * kick.c: the queue notification watcher with its empty-storm pause (see
+ * kick.h).
+ *
+ * Exported (contracts in kick.h): kick_resume, kick_init, kick_fini.
+ */
 #include <errno.h>
 #include <stdint.h>
 #include <sys/eventfd.h>

@@ -2,6 +2,8 @@
  * kvmdev.c: the KVM device: its path, and errors that say what to do. The
  * two causes users meet most are a machine without KVM (no module, or a VM
  * without nested virtualization) and a user outside the kvm group.
+ *
+ * Exported (contracts in kvmdev.h): kvmdev_path, kvmdev_hint, kvmdev_open.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,9 @@
 /*
  * log.c: stderr diagnostics: warnings, fatal setup errors, and guest faults
  * logged once per episode under a rate limit (log.h).
+ *
+ * Exported (contracts in log.h): log_warn, log_warnx, rv_fail, die, diex,
+ * log_guest, log_guest_rearm.
  */
 #include <errno.h>
 #include <stdarg.h>

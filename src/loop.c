@@ -1,6 +1,9 @@
 /*
  * loop.c: the libev loop, the signalfd that brings vCPU hand-offs and host
  * signals to it, and the stop request. Owns the exit status of the run.
+ *
+ * Exported (contracts in loop.h): loop_block_signals, loop_init,
+ * loop_set_handoff, loop_run, loop_stop, loop_fini.
  */
 #include <errno.h>
 #include <signal.h>

@@ -4,6 +4,9 @@
  * never per interrupt, and one table per guest write; an interrupt is one
  * eventfd write. Host errors on this path are counted and the first is
  * logged; an interrupt that cannot go now is held in the PBA.
+ *
+ * Exported (contracts in msix.h): msix_enabled, msix_init, msix_cfg_write,
+ * msix_table_read, msix_table_write, msix_pba_read, msix_notify.
  */
 #include <errno.h>
 #include <string.h>

@@ -8,6 +8,10 @@
  * writes go through a per-byte write mask, so read-only fields stay so
  * (HOSTILE.md T7); BAR sizing returns the size mask; a BAR is decoded on the
  * MMIO bus only while memory decoding is on and never over another claim.
+ *
+ * Exported (contracts in pci.h): pci_cfg_read, pci_cfg_write, pci_intx,
+ * pci_dev_at, pci_init, pci_fini, pci_add, pci_remove, pci_bar_init,
+ * pci_cap_add.
  */
 #include <errno.h>
 #include <stdlib.h>

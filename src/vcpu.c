@@ -1,6 +1,9 @@
 /*
  * vcpu.c: vCPU threads that run KVM_RUN and nothing else, and the loop-side
  * emulation of the exits they hand off (port I/O, MMIO, shutdown events).
+ *
+ * Exported (contracts in vcpu.h): vcpu_create_all, vcpu_start_all,
+ * vcpu_handle_exit, vcpu_stop_all, vcpu_destroy_all.
  */
 #include <errno.h>
 #include <inttypes.h>

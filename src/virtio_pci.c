@@ -11,6 +11,11 @@
  * queue configuration only between FEATURES_OK and DRIVER_OK and never on
  * an enabled queue, bits cleared only by a reset, and reset completing
  * (status reads 0) only when no I/O is in flight.
+ *
+ * Exported (contracts in virtio_pci.h): virtio_pci_running,
+ * virtio_pci_queue, virtio_pci_interrupt, virtio_pci_fail,
+ * virtio_pci_config_changed, virtio_pci_reset_done, virtio_pci_create,
+ * virtio_pci_destroy.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -552,11 +557,48 @@ static uint8_t vp_cap(struct virtio_pci *vp, uint8_t type, uint32_t off, uint32_
 	return pci_cap_add(&vp->pci, c, caplen);
 }
 
+/* vp_pci_header: the modern-only IDs: vendor 0x1af4, device 0x1040 + type, revision 1. */
+static void vp_pci_header(struct virtio_pci *vp)
+{
+	const struct virtio_ops *ops = vp->ops;
+	uint8_t *cfg = vp->pci.cfg;
+
+	cfg[0x00] = 0xf4; cfg[0x01] = 0x1a;
+	cfg[0x02] = (uint8_t)(0x1040 + ops->device_id); cfg[0x03] = (uint8_t)((0x1040 + ops->device_id) >> 8);
+	cfg[0x08] = 1;
+	cfg[0x09] = (uint8_t)ops->pci_class;
+	cfg[0x0a] = (uint8_t)(ops->pci_class >> 8);
+	cfg[0x0b] = (uint8_t)(ops->pci_class >> 16);
+	cfg[0x2c] = 0xf4; cfg[0x2d] = 0x1a;		/* subsystem vendor */
+	cfg[0x2e] = (uint8_t)ops->device_id;		/* subsystem ID: the device type */
+}
+
+/*
+ * vp_pci_caps: BAR 0 and the virtio capabilities that map its regions
+ * (common, notify, ISR, device config, the PCI config access window).
+ * Returns 0 or -ENOSPC.
+ */
+static int vp_pci_caps(struct virtio_pci *vp)
+{
+	const struct virtio_ops *ops = vp->ops;
+
+	if (pci_bar_init(&vp->pci, 0, VP_BAR_SIZE, &vp_bar_ops, vp) ||
+	    !vp_cap(vp, CAP_COMMON, VP_COMMON, CC_SIZE, 16) ||
+	    !vp_cap(vp, CAP_NOTIFY, VP_NOTIFY, VP_NOTIFY_MULT * ops->num_queues, 20) ||
+	    !vp_cap(vp, CAP_ISR, VP_ISR, 4, 16) ||
+	    (ops->config_size && !vp_cap(vp, CAP_DEVICE, VP_DEVCFG, ops->config_size, 16)) ||
+	    !(vp->cfg_cap = vp_cap(vp, CAP_PCI_CFG, 0, 0, 20)))
+		return -ENOSPC;
+	/* The access window's BAR, offset, length and data are the driver's to write. */
+	memset(vp->pci.wmask + vp->cfg_cap + 4, 0xff, 1);
+	memset(vp->pci.wmask + vp->cfg_cap + 8, 0xff, 12);
+	return 0;
+}
+
 int virtio_pci_create(struct vm *vm, const struct virtio_ops *ops, void *dev,
     bool packed, struct virtio_pci **out)
 {
 	struct virtio_pci *vp;
-	uint8_t *cfg;
 	int r;
 
 	if (ops->num_queues == 0 || ops->num_queues > VIRTIO_MAX_QUEUES ||
@@ -590,30 +632,10 @@ int virtio_pci_create(struct vm *vm, const struct virtio_ops *ops, void *dev,
 	r = pci_add(vm, &vp->pci);
 	if (r)
 		goto fail;
-	cfg = vp->pci.cfg;
-	/* Modern-only IDs: vendor 0x1af4, device 0x1040 + type, revision 1. */
-	cfg[0x00] = 0xf4; cfg[0x01] = 0x1a;
-	cfg[0x02] = (uint8_t)(0x1040 + ops->device_id); cfg[0x03] = (uint8_t)((0x1040 + ops->device_id) >> 8);
-	cfg[0x08] = 1;
-	cfg[0x09] = (uint8_t)ops->pci_class;
-	cfg[0x0a] = (uint8_t)(ops->pci_class >> 8);
-	cfg[0x0b] = (uint8_t)(ops->pci_class >> 16);
-	cfg[0x2c] = 0xf4; cfg[0x2d] = 0x1a;		/* subsystem vendor */
-	cfg[0x2e] = (uint8_t)ops->device_id;		/* subsystem ID: the device type */
-	r = pci_bar_init(&vp->pci, 0, VP_BAR_SIZE, &vp_bar_ops, vp);
+	vp_pci_header(vp);
+	r = vp_pci_caps(vp);
 	if (r)
 		goto fail_pci;
-	if (!vp_cap(vp, CAP_COMMON, VP_COMMON, CC_SIZE, 16) ||
-	    !vp_cap(vp, CAP_NOTIFY, VP_NOTIFY, VP_NOTIFY_MULT * ops->num_queues, 20) ||
-	    !vp_cap(vp, CAP_ISR, VP_ISR, 4, 16) ||
-	    (ops->config_size && !vp_cap(vp, CAP_DEVICE, VP_DEVCFG, ops->config_size, 16)) ||
-	    !(vp->cfg_cap = vp_cap(vp, CAP_PCI_CFG, 0, 0, 20))) {
-		r = -ENOSPC;
-		goto fail_pci;
-	}
-	/* The access window's BAR, offset, length and data are the driver's to write. */
-	memset(vp->pci.wmask + vp->cfg_cap + 4, 0xff, 1);
-	memset(vp->pci.wmask + vp->cfg_cap + 8, 0xff, 12);
 	r = msix_init(&vp->msix, vm, &vp->pci, ops->num_queues + 1u, 0, VP_MSIX_TABLE, VP_MSIX_PBA);
 	if (r)
 		goto fail_pci;

@@ -4,6 +4,10 @@
  * checked and used (HOSTILE.md R9); ring memory is reached only through
  * host addresses checked by gmem_ptr() when the queue was enabled, and
  * buffers through gmem_ptr() as each descriptor is walked.
+ *
+ * Exported (contracts in virtq.h): virtq_enable, virtq_disable, virtq_halt,
+ * virtq_pop, virtq_kick_news, virtq_pop_armed, virtq_unpop, virtq_push,
+ * virtq_need_interrupt, virtq_kick_enable, virtq_copy_from, virtq_copy_to.
  */
 #include <errno.h>
 #include <string.h>
