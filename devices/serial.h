@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "device.h"
 #include "bus.h"
 #include "log.h"
 
@@ -38,5 +39,8 @@ void serial_reset(struct serial *s);
 size_t serial_room(void *dev);
 void serial_input(void *dev, const uint8_t *buf, size_t n);
 void serial_drained(void *dev);
+
+/* The device, for the table in src/devices.c and for tests. */
+extern const struct device_ops serial_ops;
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "device.h"
 #include "disk.h"
 #include "virtio_pci.h"
 
@@ -65,5 +66,8 @@ void vblk_io_done(void *owner, uint64_t tag, int res);
 void vblk_io_drained(void *owner);
 
 extern const struct virtio_ops vblk_virtio_ops;
+
+/* The device, for the table in src/devices.c and for tests. */
+extern const struct device_ops vblk_ops;
 
 #endif

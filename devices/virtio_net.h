@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "device.h"
 #include "netbackend.h"
 #include "virtio_pci.h"
 
@@ -90,5 +91,8 @@ void vnet_tx(struct vnet *n);
 int vnet_rx(void *owner, const uint8_t *frame, size_t len);
 
 extern const struct virtio_ops vnet_virtio_ops;
+
+/* The device, for the table in src/devices.c and for tests. */
+extern const struct device_ops vnet_ops;
 
 #endif

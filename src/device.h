@@ -103,13 +103,6 @@ struct device_ops {
 	int (*describe)(const void *state, struct dev_desc *desc);
 };
 
-/* Every device, defined in its own file in devices/. */
-extern const struct device_ops serial_ops;
-extern const struct device_ops pm_ops;
-extern const struct device_ops pvpanic_ops;
-extern const struct device_ops vblk_ops;
-extern const struct device_ops vnet_ops;
-
 /* The device table, NULL-terminated, in creation order (src/devices.c). */
 extern const struct device_ops *const rv_devices[];
 

@@ -9,7 +9,8 @@
  * back into the core.
  *
  * Table order is creation order and firmware order. A new device is one
- * file in devices/ and one row below (see docs/ARCHITECTURE.md).
+ * file in devices/ and one row below, with its name on the extern line
+ * (see docs/ARCHITECTURE.md); the Makefile compiles every .c file in devices/.
  *
  * Exported (contracts in device.h): devices_find_option, devices_configure.
  */
@@ -21,6 +22,9 @@
 #include "config.h"
 #include "device.h"
 #include "devinst.h"
+
+/* Every device, defined in its own file in devices/ (whose header may repeat it). */
+extern const struct device_ops serial_ops, pm_ops, pvpanic_ops, vblk_ops, vnet_ops;
 
 const struct device_ops *const rv_devices[] = {
 	&serial_ops,

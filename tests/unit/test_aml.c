@@ -28,6 +28,9 @@
 #include "vm.h"
 #include "unit.h"
 
+/* The platform devices have no header of their own: the table names them. */
+extern const struct device_ops serial_ops, pm_ops, pvpanic_ops;
+
 static struct unit u = { .file = "aml" };
 
 

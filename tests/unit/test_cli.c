@@ -26,6 +26,9 @@
 #include "vm.h"
 #include "unit.h"
 
+/* The platform devices have no header of their own: the table names them. */
+extern const struct device_ops serial_ops, pm_ops, pvpanic_ops;
+
 static struct unit u = { .file = "cli" };
 
 static struct rv_config cfg;
@@ -662,8 +665,39 @@ static void test_disk_files(void)
 	rmdir(dir);
 }
 
+/*
+ * test_table: the device table is a registry the CLI can build on: every
+ * device can be created and destroyed, every option has a parser, a cap and
+ * help, and no option name or letter is used twice (core options included).
+ */
+static void test_table(void)
+{
+	static const char core[] = "kiamchV";
+	unsigned devs = 0, opts = 0, ok = 1;
+
+	for (const struct device_ops *const *d = rv_devices; *d; d++) {
+		const struct device_option *o = (*d)->option;
+
+		devs++;
+		ok &= (*d)->name && (*d)->create && (*d)->destroy;
+		if (!o)
+			continue;
+		opts++;
+		ok &= (*d)->parse && o->max > 0 && o->summary && o->noun && o->arg;
+		ok &= !o->short_name || !strchr(core, o->short_name);
+		ok &= devices_find_option(o->name, 0) == *d;
+		ok &= !o->short_name || devices_find_option(NULL, o->short_name) == *d;
+	}
+	UNIT_OK(&u, ok && devs >= 5 && opts >= 2, "table: every device creates and destroys; every "
+	    "option parses, is capped and documented, and is unique");
+	UNIT_OK(&u, devices_find_option("disk", 0) == &vblk_ops &&
+	    devices_find_option(NULL, 'n') == &vnet_ops && !devices_find_option("kernel", 'k'),
+	    "table: -d/--disk and -n/--net find their devices; core options are not devices");
+}
+
 int main(void)
 {
+	test_table();
 	test_sizes();
 	test_good();
 	test_bad();

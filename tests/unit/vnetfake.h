@@ -4,7 +4,7 @@
  *
  * The fake backend stands in for the three real ones: vnetfake.c defines
  * net_user_ops, net_tap_ops and net_none_ops, so the device's own spec
- * parser and create path (vnet_ops.setup) build a real struct vnet on top
+ * parser and create hooks (vnet_ops) build a real struct vnet on top
  * of it. "tap" passes a 12-byte virtio_net_hdr and has set_offload, like
  * TAP with IFF_VNET_HDR ("tap,hdr=0" turns the header off); "user" and
  * "none" have no header and no offloads, like slirp and none. Options:

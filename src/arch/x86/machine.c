@@ -33,10 +33,15 @@ int arch_vm_setup(struct vm *vm, struct rv_err *err)
 	uint64_t ident = X86_IDENT_MAP_GPA;
 
 	/* x86's own capabilities; in every Linux since 2.6.32 like the generic ones. */
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_PIT2) <= 0 ||
-	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) <= 0)
-		return rv_fail(err, RV_EXIT_FAILURE, 0, "KVM: capability PIT2 or SET_TSS_ADDR is "
-		    "missing (every Linux since 2.6.32 has them: this KVM is incomplete or emulated)");
+	static const struct { int cap; const char *name; } caps[] = {
+		{ KVM_CAP_PIT2, "PIT2" }, { KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR" },
+	};
+
+	for (unsigned i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0)
+			return rv_fail(err, RV_EXIT_FAILURE, 0, "KVM: capability %s is missing (every "
+			    "Linux since 2.6.32 has it: this KVM is incomplete or emulated)",
+			    caps[i].name);
 	/* Intel VMX needs these private pages for real-mode emulation; harmless on AMD. */
 	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident) < 0)
 		return rv_fail(err, RV_EXIT_FAILURE, errno,
