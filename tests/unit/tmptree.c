@@ -27,14 +27,13 @@ void tmptree_make(char *dir, const char *tag)
 		tmptree_fail("mkdtemp", dir);
 }
 
-/* tmptree_parents: create the directories above dir/rel. */
+/* tmptree_parents: create the directories above dir/rel (dir's own included). */
 static void tmptree_parents(const char *dir, const char *rel)
 {
 	char path[TMPTREE_PATH];
-	size_t base = strlen(dir) + 1;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	for (char *p = path + base; (p = strchr(p, '/')); p++) {
+	for (char *p = path + 1; (p = strchr(p, '/')); p++) {
 		*p = '\0';
 		if (mkdir(path, 0755) < 0 && errno != EEXIST)
 			tmptree_fail("mkdir", path);
