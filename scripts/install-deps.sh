@@ -1,7 +1,7 @@
 #!/bin/sh
 # install-deps.sh: install, from Debian's archive, everything ringvm needs to
 # build (compiler, libev, libslirp, libfdt, liburing), to run its tests
-# (mandoc, clang with libFuzzer) and its guest test bed (Debian's kernel,
+# (mandoc, clang with libFuzzer, cpio) and its guest test bed (Debian's kernel,
 # busybox-static, QEMU for the nested outer VM, cpio, lz4). Runs as root; as
 # another user it re-runs itself through sudo. Safe to run again: when every
 # package is present it changes nothing.
@@ -9,10 +9,11 @@ set -eu
 
 BUILD_PKGS="gcc make pkg-config binutils linux-libc-dev libev-dev libslirp-dev
 libglib2.0-dev libfdt-dev liburing-dev"
-TEST_PKGS="mandoc clang libclang-rt-dev bsdutils procps"
+# cpio: test_cpio reads ringvm's archives back with it.
+TEST_PKGS="mandoc clang libclang-rt-dev bsdutils procps cpio"
 # initramfs-tools makes /boot/initrd.img for the README's Debian example; iproute2
 # gives the man page's TAP example its `ip tuntap`.
-BED_PKGS="linux-image-amd64 initramfs-tools busybox-static qemu-system-x86 cpio lz4 xz-utils
+BED_PKGS="linux-image-amd64 initramfs-tools busybox-static qemu-system-x86 lz4 xz-utils
 gzip e2fsprogs iproute2"
 PKGS=$(echo $BUILD_PKGS $TEST_PKGS $BED_PKGS)
 
