@@ -6,6 +6,7 @@
 #define RINGVM_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "device.h"
@@ -22,6 +23,10 @@ struct rv_config {
 	uint64_t mem_size;	/* -m, in bytes */
 	unsigned ncpus;		/* -c */
 	bool check_only;	/* --check: judge the command line and files, start nothing */
+	/* Set by ringvm itself (the command runner), not by an option: */
+	const char *cmdline_extra;	/* kernel parameters after the defaults, before -a */
+	const uint8_t *initrd_extra;	/* an initramfs loaded after -i's (or alone) */
+	size_t initrd_extra_len;
 	struct dev_instance dev[RV_MAX_INSTANCES];	/* in device-table order */
 	unsigned nr_dev;
 };

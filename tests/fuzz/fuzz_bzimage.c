@@ -98,7 +98,7 @@ static void try_load(const uint8_t *file, size_t file_len, uint32_t initrd_len)
 	a->initrd_fd = -1;
 	a->initrd_size = 0;
 	if (initrd_len) {
-		a->initrd_size = initrd_len;
+		a->initrd_size = a->initrd_file_size = initrd_len;
 		if (boot_place_initrd(a, RAM, RAM, err, sizeof(err)))
 			return;
 		memset(initrd, 0x1d, initrd_len);

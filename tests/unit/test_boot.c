@@ -637,6 +637,59 @@ static void test_load(void)
 	pci_fini(&vm);
 	gmem_fini(&vm.mem);
 
+	/*
+	 * ringvm's own archive (the command runner's) after the file at the next
+	 * 4-byte boundary (100000 is one), then alone; its parameters come
+	 * after the defaults and before -a, and "panic=" is not added.
+	 */
+	{
+		static const uint8_t extra[] = "070701-ringvm's-own-archive";
+		static uint8_t odd[99999];
+
+		cfg.initrd_extra = extra;
+		cfg.initrd_extra_len = sizeof(extra);
+		cfg.cmdline_extra = "rdinit=/ringvm/init";
+		if (!load(&vm, &cfg, 64 * MIB)) {
+			bp = gmem_ptr(&vm.mem, X86_ZERO_PAGE_GPA, sizeof(*bp));
+			cmd = gmem_ptr(&vm.mem, X86_CMDLINE_GPA, 80);
+			UNIT_OK(&u, bp->hdr.ramdisk_size == sizeof(rd) + sizeof(extra) &&
+			    !memcmp(gmem_ptr(&vm.mem, vm.arch.initrd_gpa, sizeof(rd)), rd, sizeof(rd)) &&
+			    !memcmp(gmem_ptr(&vm.mem, vm.arch.initrd_gpa + sizeof(rd), sizeof(extra)),
+			    extra, sizeof(extra)), "ringvm's archive follows the initrd file");
+			UNIT_OK(&u, cmd && !strcmp(cmd, "console=ttyS0 sysctl.kernel.panic=-1 "
+			    "rdinit=/ringvm/init quiet"), "ringvm's parameters before -a's");
+			free(vm.arch.cmdline);
+			pci_fini(&vm);
+			gmem_fini(&vm.mem);
+		}
+		cfg.initrd = mkfile("load.odd", odd, sizeof(odd));
+		if (!load(&vm, &cfg, 64 * MIB)) {
+			bp = gmem_ptr(&vm.mem, X86_ZERO_PAGE_GPA, sizeof(*bp));
+			UNIT_OK(&u, bp->hdr.ramdisk_size == sizeof(odd) + 1 + sizeof(extra) &&
+			    *(uint8_t *)gmem_ptr(&vm.mem, vm.arch.initrd_gpa + sizeof(odd), 1) == 0 &&
+			    !memcmp(gmem_ptr(&vm.mem, vm.arch.initrd_gpa + sizeof(odd) + 1, sizeof(extra)),
+			    extra, sizeof(extra)), "after an odd-sized file: zero padding to 4 bytes");
+			free(vm.arch.cmdline);
+			pci_fini(&vm);
+			gmem_fini(&vm.mem);
+		}
+		cfg.initrd = NULL;
+		if (!load(&vm, &cfg, 64 * MIB)) {
+			bp = gmem_ptr(&vm.mem, X86_ZERO_PAGE_GPA, sizeof(*bp));
+			cmd = gmem_ptr(&vm.mem, X86_CMDLINE_GPA, 80);
+			UNIT_OK(&u, bp->hdr.ramdisk_size == sizeof(extra) && !memcmp(gmem_ptr(&vm.mem,
+			    vm.arch.initrd_gpa, sizeof(extra)), extra, sizeof(extra)) && cmd &&
+			    !strcmp(cmd, "console=ttyS0 sysctl.kernel.panic=-1 rdinit=/ringvm/init quiet"),
+			    "ringvm's archive alone is the initramfs (and no panic= for want of one)");
+			free(vm.arch.cmdline);
+			pci_fini(&vm);
+			gmem_fini(&vm.mem);
+		}
+		cfg.initrd_extra = NULL;
+		cfg.initrd_extra_len = 0;
+		cfg.cmdline_extra = NULL;
+	}
+
 	/* Above 3 GiB: the e820 map gets the RAM above the hole; no initrd, no append. */
 	cfg.initrd = NULL;
 	cfg.append = NULL;

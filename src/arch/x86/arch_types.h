@@ -69,7 +69,8 @@ struct arch_vm {
 	uint16_t protocol;		/* boot protocol version */
 	uint8_t setup_header[0x290 - 0x1f1];	/* from the file, for boot_params */
 	int initrd_fd;			/* -1 when none */
-	uint64_t initrd_size;
+	uint64_t initrd_file_size;	/* the -i file's bytes */
+	uint64_t initrd_size;		/* all of it: the file, padding, ringvm's own archive */
 	uint64_t initrd_gpa;
 	char *cmdline;			/* final command line (malloc) */
 	uint64_t rsdp_gpa;

@@ -146,8 +146,9 @@ static int boot_open(const char *what, const char *path, int *fd, uint64_t *size
 static int boot_cmdline(const struct rv_config *cfg, uint32_t limit, char **out,
     struct rv_err *err)
 {
-	const char *extra = cfg->initrd ? "" : " " X86_NOINITRD_CMDLINE;
-	size_t len = strlen(X86_DEFAULT_CMDLINE) + strlen(extra) +
+	const char *extra = cfg->initrd || cfg->initrd_extra_len ? "" : " " X86_NOINITRD_CMDLINE;
+	const char *own = cfg->cmdline_extra ? cfg->cmdline_extra : "";
+	size_t len = strlen(X86_DEFAULT_CMDLINE) + strlen(extra) + (*own ? strlen(own) + 1 : 0) +
 	    (cfg->append ? strlen(cfg->append) + 1 : 0);
 	char *s;
 
@@ -160,8 +161,8 @@ static int boot_cmdline(const struct rv_config *cfg, uint32_t limit, char **out,
 	s = malloc(len + 1);
 	if (!s)
 		return rv_fail(err, RV_EXIT_FAILURE, ENOMEM, "kernel command line");
-	snprintf(s, len + 1, "%s%s%s%s", X86_DEFAULT_CMDLINE, extra, cfg->append ? " " : "",
-	    cfg->append ? cfg->append : "");
+	snprintf(s, len + 1, "%s%s%s%s%s%s", X86_DEFAULT_CMDLINE, extra, *own ? " " : "", own,
+	    cfg->append ? " " : "", cfg->append ? cfg->append : "");
 	*out = s;
 	return 0;
 }
@@ -190,15 +191,20 @@ int arch_boot_check(struct vm *vm, const struct rv_config *cfg, struct rv_err *e
 		    "kernel '%s': it needs %" PRIu64 "M", cfg->mem_size >> 20, cfg->kernel,
 		    (a->kernel_gpa + a->init_size + (1 << 20) - 1) >> 20);
 	r = boot_cmdline(cfg, a->cmdline_size, &a->cmdline, err);
-	if (r || !cfg->initrd)
+	if (r || (!cfg->initrd && !cfg->initrd_extra_len))
 		return r;
-	r = boot_open("initrd", cfg->initrd, &a->initrd_fd, &a->initrd_size, err);
-	if (r)
-		return r;
-	if (a->initrd_size == 0)
-		return rv_fail(err, RV_EXIT_BADFILE, 0, "initrd '%s' is empty", cfg->initrd);
+	if (cfg->initrd) {
+		r = boot_open("initrd", cfg->initrd, &a->initrd_fd, &a->initrd_file_size, err);
+		if (r)
+			return r;
+		if (a->initrd_file_size == 0)
+			return rv_fail(err, RV_EXIT_BADFILE, 0, "initrd '%s' is empty", cfg->initrd);
+	}
+	/* ringvm's own archive follows the user's at a 4-byte boundary, as Linux reads them. */
+	a->initrd_size = ((a->initrd_file_size + 3) & ~3ull) + cfg->initrd_extra_len;
 	if (boot_place_initrd(a, low_end, cfg->mem_size, why, sizeof(why)))
-		return rv_fail(err, RV_EXIT_BADFILE, 0, "initrd '%s' %s", cfg->initrd, why);
+		return rv_fail(err, RV_EXIT_BADFILE, 0, "initrd '%s' %s",
+		    cfg->initrd ? cfg->initrd : "(ringvm's own)", why);
 	return 0;
 }
 
@@ -270,11 +276,14 @@ int arch_boot_load(struct vm *vm, const struct rv_config *cfg, struct rv_err *er
 	if (r)
 		return rv_fail(err, RV_EXIT_BADFILE, -r, "cannot load kernel '%s'", cfg->kernel);
 	if (a->initrd_fd >= 0) {
-		r = gmem_fill_from_fd(&vm->mem, a->initrd_gpa, a->initrd_fd, 0, a->initrd_size);
+		r = gmem_fill_from_fd(&vm->mem, a->initrd_gpa, a->initrd_fd, 0, a->initrd_file_size);
 		if (r)
 			return rv_fail(err, RV_EXIT_BADFILE, -r, "cannot load initrd '%s'",
 			    cfg->initrd);
 	}
+	if (cfg->initrd_extra_len && gmem_write(&vm->mem, a->initrd_size - cfg->initrd_extra_len +
+	    a->initrd_gpa, cfg->initrd_extra, cfg->initrd_extra_len))
+		return rv_fail(err, RV_EXIT_FAILURE, 0, "ringvm's initramfs does not fit in guest memory");
 	/* The files are in guest memory now: nothing keeps them open during the run. */
 	close(a->kernel_fd);
 	if (a->initrd_fd >= 0)
