@@ -42,9 +42,15 @@ static void init_relay_close_in(struct init_session *s)
 /* init_relay_close_out: an output fd reached end of file. */
 static void init_relay_close_out(struct init_session *s, int *fd)
 {
-	if (s->child.tty)
+	if (s->child.tty) {
 		init_relay_close_in(s);	/* the same master fd */
-	close(*fd);
+		/* Closing the master hangs the terminal up: SIGHUP would reach
+		 * a command that closed its stdio but has not exited yet. The
+		 * session closes it after EXIT. */
+		s->tty_master = *fd;
+	} else {
+		close(*fd);
+	}
 	*fd = -1;
 }
 
@@ -213,11 +219,14 @@ int init_relay_run(struct init_session *s)
 		return r;
 	for (;;) {
 		init_session_reap(s);
-		if (s->exited && s->child.out_fd < 0 && s->child.err_fd < 0 &&
-		    !s->exit_queued && !s->out_len && (r = init_relay_exit(s)))
-			return r;
 		if ((r = init_session_flush(s)))
 			return r;
+		/* Checked after the flush: the last output may just have left. */
+		if (s->exited && s->child.out_fd < 0 && s->child.err_fd < 0 &&
+		    !s->exit_queued && !s->out_len) {
+			if ((r = init_relay_exit(s)) || (r = init_session_flush(s)))
+				return r;
+		}
 		if (s->exit_queued && !s->out_len)
 			return 0;
 		init_relay_pollset(s, p);

@@ -207,6 +207,7 @@ int init_session_run(int fd, int sigfd, const struct init_prepare *prepare)
 	s->sigfd = sigfd;
 	s->child.pid = -1;
 	s->child.in_fd = s->child.out_fd = s->child.err_fd = -1;
+	s->tty_master = -1;
 	agent_parser_init(&s->parser, AGENT_DIR_TO_GUEST);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	fcntl(sigfd, F_SETFL, fcntl(sigfd, F_GETFL) | O_NONBLOCK);
@@ -224,6 +225,8 @@ int init_session_run(int fd, int sigfd, const struct init_prepare *prepare)
 		init_log("session with ringvm ended: %s", strerror(-r));
 	init_session_abort(s);
 	init_spawn_close(&s->child);
+	if (s->tty_master >= 0)
+		close(s->tty_master);
 	free(s);
 	return r;
 }

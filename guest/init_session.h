@@ -35,6 +35,7 @@ struct init_session {
 	size_t out_off, out_len;
 	uint8_t chunk[INIT_SESSION_CHUNK];	/* one read of the command's output */
 	struct init_child child;	/* fds are -1 once closed */
+	int tty_master;			/* the pty master after its EIO, or -1 */
 	const uint8_t *in_data;		/* STDIN bytes not yet written (in parser's buffer) */
 	size_t in_len;
 	bool in_eof;			/* STDIN_EOF received */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -153,19 +154,18 @@ struct ahost *ahost_start(const char *bin)
 	int64_t end;
 
 	if (h)
-		h->fd = -1;
+		h->fd = h->log_fd = -1;
 	if (!h || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		perror("ahost_start");
 		free(h);
 		return NULL;
 	}
+	/* Its diagnostics (and any sanitizer report) go to a memory file. */
+	h->log_fd = memfd_create("ringvm-init-log", MFD_CLOEXEC);
 	h->pid = fork();
 	if (h->pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		/* Its diagnostics are expected noise in the refusal tests. */
-		if (!getenv("AHOST_VERBOSE") && null >= 0)
-			dup2(null, 2);
+		if (h->log_fd >= 0)
+			dup2(h->log_fd, 2);
 		if (dup2(sv[1], AHOST_AGENT_FD) < 0)
 			_exit(127);
 		execl(bin, bin, "--agent-fd", "10", (char *)NULL);
@@ -273,8 +273,22 @@ int ahost_wait(struct ahost *h, int timeout_ms)
 	return h->agent_status;
 }
 
+bool ahost_clean(struct ahost *h)
+{
+	char log[65536];
+	ssize_t n = h->log_fd >= 0 ? pread(h->log_fd, log, sizeof(log) - 1, 0) : 0;
+
+	if (n < 0)
+		n = 0;
+	log[n] = '\0';
+	return !strstr(log, "Sanitizer") && !strstr(log, "runtime error");
+}
+
 void ahost_free(struct ahost *h)
 {
+	char log[4096];
+	ssize_t n;
+
 	if (!h)
 		return;
 	if (h->fd >= 0)
@@ -282,6 +296,13 @@ void ahost_free(struct ahost *h)
 	h->fd = -1;
 	if (h->pid > 0)
 		ahost_wait(h, 0);
+	if (h->log_fd >= 0 && getenv("AHOST_VERBOSE") &&
+	    (n = pread(h->log_fd, log, sizeof(log) - 1, 0)) > 0) {
+		log[n] = '\0';
+		fprintf(stderr, "# agent said: %s", log);
+	}
+	if (h->log_fd >= 0)
+		close(h->log_fd);
 	free(h->out.data);
 	free(h->err.data);
 	free(h->tx.data);

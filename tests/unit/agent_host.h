@@ -23,6 +23,7 @@ struct ahost_buf {
 struct ahost {
 	pid_t pid;			/* the agent */
 	int fd;				/* our end of the socketpair, non-blocking */
+	int log_fd;			/* a memfd holding the agent's stderr */
 	int agent_status;		/* its wait status, once reaped */
 	struct agent_parser parser;	/* guest->host */
 	struct agent_hello hello;
@@ -70,7 +71,13 @@ int ahost_run(struct ahost *h, int timeout_ms);
 /* ahost_wait: reap the agent (killed after timeout_ms); its wait status or -1. */
 int ahost_wait(struct ahost *h, int timeout_ms);
 
-/* ahost_free: close, kill if still running, and free. */
+/*
+ * ahost_clean: true unless the agent's stderr holds a sanitizer report
+ * (an ASan finding exits 1, like a session that ended in ERROR).
+ */
+bool ahost_clean(struct ahost *h);
+
+/* ahost_free: close, kill if still running, and free (AHOST_VERBOSE=1: print its stderr). */
 void ahost_free(struct ahost *h);
 
 /* ahost_has: does `b` contain the string `s`? */

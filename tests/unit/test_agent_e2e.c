@@ -63,15 +63,15 @@ static struct ahost *run(const struct agent_exec *e, const void *in, size_t in_l
 }
 
 /* exited: the session ended in EXIT with status/signal and a clean agent. */
-static bool exited(const struct ahost *h, int status, int sig)
+static bool exited(struct ahost *h, int status, int sig)
 {
-	return h && h->got_exit && !h->proto_fault && h->exit.status == status &&
+	return h && ahost_clean(h) && h->got_exit && !h->proto_fault && h->exit.status == status &&
 	    h->exit.signal == sig && agent_exit(h) == 0;
 }
 
-static bool errored(const struct ahost *h, uint32_t code, const char *text)
+static bool errored(struct ahost *h, uint32_t code, const char *text)
 {
-	return h && h->got_error && !h->got_exit && h->error_code == code &&
+	return h && ahost_clean(h) && h->got_error && !h->got_exit && h->error_code == code &&
 	    strstr(h->error_msg, text) && agent_exit(h) == 1;
 }
 
@@ -324,7 +324,7 @@ static void case_hostile(void)
 		h->fd = -1;
 		ahost_wait(h, 5000);
 	}
-	check(h && pid > 1 && agent_exit(h) == 1 && kill((pid_t)pid, 0) < 0 && errno == ESRCH,
+	check(h && ahost_clean(h) && pid > 1 && agent_exit(h) == 1 && kill((pid_t)pid, 0) < 0 && errno == ESRCH,
 	    "the host going away: the command is killed and reaped, the agent exits 1");
 	ahost_free(h);
 }
