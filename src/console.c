@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "console.h"
+#include "hostfd.h"
 #include "log.h"
 #include "loop.h"
 
@@ -120,8 +121,7 @@ static void console_on_input(struct ev_loop *ev, ev_io *w, int revents)
 		console_update_in(c);
 		return;
 	}
-	n = c->in_kind == CONSOLE_IO_SOCKET ? recv(c->in_io, buf, want, MSG_DONTWAIT) :
-	    read(c->in_io, buf, want);
+	n = hostfd_read(&c->in, buf, want);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
@@ -152,9 +152,7 @@ static ssize_t console_write_some(struct console *c)
 
 	if (c->out_head + chunk > sizeof(c->out))
 		chunk = sizeof(c->out) - c->out_head;
-	n = c->out_kind == CONSOLE_IO_SOCKET ?
-	    send(c->out_io, c->out + c->out_head, chunk, MSG_DONTWAIT | MSG_NOSIGNAL) :
-	    write(c->out_io, c->out + c->out_head, chunk);
+	n = hostfd_write(&c->out_h, c->out + c->out_head, chunk);
 	if (n < 0)
 		return -errno;
 	c->out_head = (c->out_head + (size_t)n) % sizeof(c->out);
@@ -190,75 +188,37 @@ void console_init(struct console *c, struct loop *loop, int in_fd, int out_fd)
 {
 	memset(c, 0, sizeof(*c));
 	c->loop = loop;
-	c->in_fd = c->in_io = in_fd;
-	c->out_fd = c->out_io = out_fd;
-	c->in_flags = c->out_flags = -1;
+	c->in = (struct hostfd){ .fd = in_fd, .io = in_fd, .flags = -1 };
+	c->out_h = (struct hostfd){ .fd = out_fd, .io = out_fd, .flags = -1 };
 	ev_io_init(&c->in_watcher, console_on_input, in_fd, EV_READ);
 	c->in_watcher.data = c;
 	ev_io_init(&c->out_watcher, console_on_output, out_fd, EV_WRITE);
 	c->out_watcher.data = c;
 }
 
-/*
- * console_own_io: how to use `fd` (opened with access `mode`) without
- * blocking and without touching a description shared with stderr or with
- * other processes: pipes, FIFOs and terminals are opened again through
- * /proc/self/fd, which gives a description of our own; sockets use
- * MSG_DONTWAIT; regular files never block. Only when the reopen fails is
- * O_NONBLOCK set on the shared description (restored by console_fini).
- * Sets *io to the fd to use and returns its kind.
- */
-static enum console_io console_own_io(int fd, int flags, int mode, int *io)
-{
-	char path[32];
-	struct stat st;
-	int nfd;
-
-	*io = fd;
-	if (fstat(fd, &st) < 0 || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ||
-	    S_ISDIR(st.st_mode))
-		return CONSOLE_IO_FILE;
-	if (S_ISSOCK(st.st_mode))
-		return CONSOLE_IO_SOCKET;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	nfd = open(path, mode | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (nfd >= 0) {
-		*io = nfd;
-		return CONSOLE_IO_REOPENED;
-	}
-	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-	return CONSOLE_IO_SHARED;
-}
-
 int console_start(struct console *c)
 {
-	c->in_flags = fcntl(c->in_fd, F_GETFL);
-	c->out_flags = fcntl(c->out_fd, F_GETFL);
-	if (c->in_flags < 0)
+	/* Non-blocking both ways: a stalled terminal or pipe must never block the loop. */
+	hostfd_own(&c->in, c->in.fd, O_RDONLY);
+	hostfd_own(&c->out_h, c->out_h.fd, O_WRONLY);
+	ev_io_set(&c->in_watcher, c->in.io, EV_READ);
+	ev_io_set(&c->out_watcher, c->out_h.io, EV_WRITE);
+	c->started = true;
+	if (c->in.flags < 0)
 		c->in_eof = true;	/* no stdin at all: no input */
-	if (c->out_flags < 0)
+	if (c->out_h.flags < 0)
 		c->out_dead = true;
-	c->in_tty = c->in_flags >= 0 && isatty(c->in_fd);
-	if (c->in_tty && tcgetattr(c->in_fd, &c->termios) == 0) {
+	c->in_tty = c->in.flags >= 0 && isatty(c->in.fd);
+	if (c->in_tty && tcgetattr(c->in.fd, &c->termios) == 0) {
 		struct termios raw = c->termios;
 
 		cfmakeraw(&raw);
 		/* Keep output post-processing as QEMU does, so host-side lines stay aligned. */
 		raw.c_oflag |= OPOST;
-		if (tcsetattr(c->in_fd, TCSANOW, &raw) < 0)
+		if (tcsetattr(c->in.fd, TCSANOW, &raw) < 0)
 			return -errno;
 		c->saved_termios = true;
 	}
-	/* Non-blocking both ways: a stalled terminal or pipe must never block the loop. */
-	if (c->in_flags >= 0) {
-		c->in_kind = console_own_io(c->in_fd, c->in_flags, O_RDONLY, &c->in_io);
-		ev_io_set(&c->in_watcher, c->in_io, EV_READ);
-	}
-	if (c->out_flags >= 0) {
-		c->out_kind = console_own_io(c->out_fd, c->out_flags, O_WRONLY, &c->out_io);
-		ev_io_set(&c->out_watcher, c->out_io, EV_WRITE);
-	}
-	c->started = true;
 	console_update_in(c);
 	console_update_out(c);
 	return 0;
@@ -300,17 +260,6 @@ void console_poll_input(struct console *c)
 	console_update_in(c);
 }
 
-/* console_release: undo console_own_io for one fd. */
-static void console_release(int fd, int io, enum console_io kind, int flags)
-{
-	if (flags < 0)
-		return;
-	if (kind == CONSOLE_IO_REOPENED && io != fd)
-		close(io);
-	else if (kind == CONSOLE_IO_SHARED)
-		fcntl(fd, F_SETFL, flags);
-}
-
 void console_fini(struct console *c)
 {
 	int waited = 0;
@@ -322,7 +271,7 @@ void console_fini(struct console *c)
 	ev_io_stop(c->loop->ev, &c->out_watcher);
 	/* The guest's last words (a test verdict, a panic) must reach the reader. */
 	while (c->out_len && !c->out_dead && waited < CONSOLE_FLUSH_MS) {
-		struct pollfd p = { .fd = c->out_io, .events = POLLOUT };
+		struct pollfd p = { .fd = c->out_h.io, .events = POLLOUT };
 		ssize_t n;
 
 		if (poll(&p, 1, 50) == 0) {
@@ -334,9 +283,7 @@ void console_fini(struct console *c)
 			break;
 	}
 	if (c->saved_termios)
-		tcsetattr(c->in_fd, TCSADRAIN, &c->termios);
-	console_release(c->in_fd, c->in_io, c->in_kind, c->in_flags);
-	console_release(c->out_fd, c->out_io, c->out_kind, c->out_flags);
-	c->in_io = c->in_fd;
-	c->out_io = c->out_fd;
+		tcsetattr(c->in.fd, TCSADRAIN, &c->termios);
+	hostfd_release(&c->in);
+	hostfd_release(&c->out_h);
 }

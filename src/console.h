@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <termios.h>
 
+#include "hostfd.h"
+
 struct loop;
 
 #define CONSOLE_OUT_SIZE 16384	/* bytes of guest output held for a slow reader */
@@ -33,29 +35,13 @@ struct console_guest {
 	void (*drained)(void *dev);			/* output has room again */
 };
 
-/*
- * How the console reaches one of its fds without blocking, and without
- * changing what other processes and ringvm's own stderr share with it
- * (O_NONBLOCK is a property of the open file description, which stdin,
- * stdout and stderr share on a terminal or a 2>&1 pipe).
- */
-enum console_io {
-	CONSOLE_IO_REOPENED,	/* a file description of our own, opened O_NONBLOCK */
-	CONSOLE_IO_SOCKET,	/* a socket: each call passes MSG_DONTWAIT */
-	CONSOLE_IO_FILE,	/* a regular file or unpollable device: never blocks */
-	CONSOLE_IO_SHARED,	/* fallback: O_NONBLOCK set on the shared description */
-};
-
 struct console {
 	struct loop *loop;		/* where its watchers run, and Ctrl-A x stops */
-	int in_fd, out_fd;		/* as given: the terminal settings live here */
-	int in_io, out_io;		/* what reads and writes use (see console_io) */
-	enum console_io in_kind, out_kind;
+	struct hostfd in, out_h;	/* stdin and stdout, used without blocking (hostfd.h) */
 	bool started;			/* console_start ran; fds are ours */
 	bool in_tty;			/* raw mode and escapes apply */
 	bool saved_termios;
 	struct termios termios;		/* to restore */
-	int in_flags, out_flags;	/* fcntl flags to restore */
 	bool in_eof;
 	bool out_dead;			/* stdout failed (EPIPE...): output is dropped */
 	bool escape;			/* Ctrl-A seen, next key is a command */
