@@ -59,7 +59,8 @@ int init_root_switch(void);
 /*
  * init_modules_load: load each module named (one absolute path per line;
  * blank lines and lines starting with '#' skipped) in `list_path`, in
- * order, with finit_module(2). EEXIST counts as loaded; other failures are
+ * order, with finit_module(2) (compressed .ko.xz/.ko.zst/.ko.gz files with
+ * MODULE_INIT_COMPRESSED_FILE). EEXIST counts as loaded; other failures are
  * logged and loading goes on. Returns the number that failed, 0 when the
  * list is absent, or -errno when the list cannot be read.
  */

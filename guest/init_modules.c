@@ -2,7 +2,8 @@
  * init_modules.c: load the kernel modules the initramfs lists in
  * /ringvm/modules (virtio transports, vsock, block and file system
  * drivers), in the listed order, since no modprobe resolves dependencies
- * here: the image builder writes them dependencies first.
+ * here: the image builder writes them dependencies first (ringvm's own
+ * initramfs: /ringvm/mod/NNN-NAME.ko, listed with absolute paths).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,9 +12,30 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/module.h>
+
 #include "init.h"
 
 #define INIT_MODULES_LIST_MAX (64 * 1024)	/* bytes of list read; the rest ignored */
+
+/*
+ * init_modules_flags: finit_module flags for `path`: a compressed module
+ * (.ko.xz, .ko.zst, .ko.gz, which ringvm passes through unchanged) is
+ * decompressed by the kernel (CONFIG_MODULE_DECOMPRESS, Linux 5.17).
+ */
+static int init_modules_flags(const char *path)
+{
+	static const char *const suffix[] = { ".ko.xz", ".ko.zst", ".ko.gz" };
+	size_t len = strlen(path);
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		size_t n = strlen(suffix[i]);
+
+		if (len > n && !strcmp(path + len - n, suffix[i]))
+			return MODULE_INIT_COMPRESSED_FILE;
+	}
+	return 0;
+}
 
 /* init_modules_one: load the module file at `path`; EEXIST is success. */
 static int init_modules_one(const char *path)
@@ -27,7 +49,7 @@ static int init_modules_one(const char *path)
 		return r;
 	}
 	/* glibc 2.36 has no wrapper for finit_module(2). */
-	if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST) {
+	if (syscall(SYS_finit_module, fd, "", init_modules_flags(path)) < 0 && errno != EEXIST) {
 		r = -errno;
 		init_warn("loading module %s", path);
 	}

@@ -92,7 +92,8 @@ enum agent_type {
 	 * then exactly 2 + argc + envc NUL-terminated strings and nothing else:
 	 *   hostname ("" keeps the guest's), cwd ("" means "/"),
 	 *   argv[0..argc-1] (argv[0] is the file, looked up on the command's
-	 *   PATH when it has no '/'), env[0..envc-1] ("NAME=value").
+	 *   PATH, or AGENT_DEFAULT_PATH when it has none, unless it holds a
+	 *   '/'; no /bin/sh fallback on ENOEXEC), env[0..envc-1] ("NAME=value").
 	 */
 	AGENT_EXEC = 0x81,
 	/* host->guest STDIN: len >= 1 bytes for the command's stdin. */

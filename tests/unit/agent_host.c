@@ -60,9 +60,7 @@ void ahost_queue(struct ahost *h, const void *frame, ssize_t n)
 
 void ahost_exec(struct ahost *h, const struct agent_exec *e)
 {
-	static uint8_t buf[AGENT_MAX_FRAME];
-
-	ahost_queue(h, buf, agent_encode_exec(buf, sizeof(buf), e));
+	ahost_queue(h, h->scratch, agent_encode_exec(h->scratch, sizeof(h->scratch), e));
 }
 
 void ahost_stdin(struct ahost *h, const void *data, size_t len, bool eof)
@@ -108,9 +106,8 @@ static void ahost_msg(struct ahost *h, const struct agent_msg *m)
 /* ahost_read: one read, every complete message handled; 0, or -errno / -ECONNRESET at EOF. */
 static int ahost_read(struct ahost *h)
 {
-	static uint8_t buf[65536];
-	ssize_t n = read(h->fd, buf, sizeof(buf));
-	const uint8_t *p = buf;
+	ssize_t n = read(h->fd, h->scratch, sizeof(h->scratch));
+	const uint8_t *p = h->scratch;
 	size_t left;
 	struct agent_msg m;
 	int r;
@@ -130,7 +127,8 @@ static int ahost_read(struct ahost *h)
 /* ahost_refill: frame more stdin once everything queued went out. */
 static void ahost_refill(struct ahost *h)
 {
-	static uint8_t buf[AGENT_MAX_FRAME];
+	uint8_t *buf = h->scratch;
+	size_t cap = sizeof(h->scratch);
 
 	if (h->tx_off < h->tx.len)
 		return;
@@ -138,11 +136,11 @@ static void ahost_refill(struct ahost *h)
 	if (h->in_len) {
 		size_t n = h->in_len < AGENT_MAX_PAYLOAD ? h->in_len : AGENT_MAX_PAYLOAD;
 
-		ahost_queue(h, buf, agent_encode_stdin(buf, sizeof(buf), h->in_data, n));
+		ahost_queue(h, buf, agent_encode_stdin(buf, cap, h->in_data, n));
 		h->in_data += n;
 		h->in_len -= n;
 	} else if (h->in_eof) {
-		ahost_queue(h, buf, agent_encode_stdin_eof(buf, sizeof(buf)));
+		ahost_queue(h, buf, agent_encode_stdin_eof(buf, cap));
 		h->in_eof = false;
 	}
 }
@@ -182,15 +180,14 @@ struct ahost *ahost_start(const char *bin)
 	/* HELLO comes first; nothing else may. */
 	for (end = ahost_now_ms() + 5000; ahost_now_ms() < end; ) {
 		struct pollfd p = { .fd = h->fd, .events = POLLIN };
-		static uint8_t hb[64];
-		const uint8_t *d = hb;
+		const uint8_t *d = h->scratch;
 		size_t left;
 		struct agent_msg m;
 		ssize_t n;
 		int r;
 
 		poll(&p, 1, 100);
-		n = read(h->fd, hb, 1);	/* byte by byte: nothing past HELLO is consumed */
+		n = read(h->fd, h->scratch, 1);	/* byte by byte: nothing past HELLO is consumed */
 		if (n <= 0) {
 			if (n == 0 || errno != EAGAIN)
 				break;

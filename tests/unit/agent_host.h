@@ -38,10 +38,12 @@ struct ahost {
 	const uint8_t *in_data;		/* stdin still to frame */
 	size_t in_len;
 	bool in_eof;			/* send STDIN_EOF after in_data */
-	/* Called after each output frame; may queue frames. `step` is its state. */
+	/* Called after each output frame; may queue frames (not from scratch,
+	 * which holds unparsed input then). `step` is its state. */
 	void (*on_output)(struct ahost *h);
 	int step;
 	bool stop;			/* set by on_output: ahost_run returns -ECANCELED */
+	uint8_t scratch[AGENT_MAX_FRAME];	/* one frame being encoded or read */
 };
 
 /*
