@@ -22,6 +22,7 @@ static const struct option cli_long[] = {
 	{ "cpus", required_argument, NULL, 'c' },
 	{ "disk", required_argument, NULL, 'd' },
 	{ "net", required_argument, NULL, 'n' },
+	{ "vsock", required_argument, NULL, 'S' },
 	{ "check", no_argument, NULL, 'C' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -31,7 +32,7 @@ static const struct option cli_long[] = {
 void cli_usage(FILE *out)
 {
 	fputs("usage: ringvm -k kernel [-i initrd] [-a cmdline] [-m size] [-c cpus]\n"
-	    "              [-d disk] [-n net]\n"
+	    "              [-d disk] [-n net] [--vsock spec]\n"
 	    "\n"
 	    "  -k, --kernel FILE     Linux bzImage to boot (required)\n"
 	    "  -i, --initrd FILE     initramfs to load\n"
@@ -40,6 +41,7 @@ void cli_usage(FILE *out)
 	    "  -c, --cpus N          number of vCPUs (default 1)\n"
 	    "  -d, --disk SPEC       virtio disk: PATH[,OPTION...], options below\n"
 	    "  -n, --net SPEC        virtio network: BACKEND[,OPTION...], backends below\n"
+	    "      --vsock SPEC      virtio socket device: [path=SOCK][,cid=N], options below\n"
 	    "      --check           check the options and files, start nothing\n"
 	    "  -h, --help            show this help\n"
 	    "  -V, --version         show the version\n"
@@ -63,6 +65,10 @@ void cli_usage(FILE *out)
 	    "    ifname=NAME      attach to this existing interface (else create one)\n"
 	    "    vnet_hdr=on|off  pass virtio-net headers, for offloads (default on)\n"
 	    "  none               a device with no link\n"
+	    "Socket device options (--vsock OPTION,...):\n"
+	    "  path=SOCK          host programs connect to SOCK and send CONNECT <port>;\n"
+	    "                     guest connections to host port P go to SOCK_P\n"
+	    "  cid=N              the guest's context ID, 3 or more (default 3)\n"
 	    "\n"
 	    "Exit status: 0 the guest powered off, 1 host failure, 2 bad command line,\n"
 	    "3 bad kernel, initrd or disk file, 4 the guest rebooted, 5 guest kernel panic,\n"
@@ -181,6 +187,10 @@ enum cli_result cli_parse(int argc, char **argv, struct rv_config *cfg,
 			if (cfg->nr_nets == RV_MAX_NETS)
 				return cli_err(err, errlen, "more than %d network devices", RV_MAX_NETS);
 			cfg->net[cfg->nr_nets++] = optarg;
+			break;
+		case 'S':
+			if (cli_once(&cfg->vsock, optarg))
+				return cli_err(err, errlen, "option --vsock given twice");
 			break;
 		case 'C':
 			cfg->check_only = true;

@@ -21,6 +21,7 @@ struct rv_config {
 	unsigned nr_disks;
 	const char *net[RV_MAX_NETS];	/* -n specs, parsed by the net device */
 	unsigned nr_nets;
+	const char *vsock;	/* --vsock spec, parsed by the vsock device, or NULL */
 	bool check_only;	/* --check: judge the command line and files, start nothing */
 };
 

@@ -51,6 +51,7 @@ extern const struct device_ops pm_ops;
 extern const struct device_ops pvpanic_ops;
 extern const struct device_ops vblk_ops;
 extern const struct device_ops vnet_ops;
+extern const struct device_ops vsock_ops;
 
 /* The device table, NULL-terminated, in setup order (src/devices.c). */
 extern const struct device_ops *const rv_devices[];

@@ -16,6 +16,7 @@ const struct device_ops *const rv_devices[] = {
 	&pvpanic_ops,
 	&vblk_ops,
 	&vnet_ops,
+	&vsock_ops,
 	NULL,
 };
 
