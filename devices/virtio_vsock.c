@@ -319,26 +319,32 @@ static int vsock_bad(struct vsock *vs, struct vsock_conn *c, const struct vsock_
 	return 0;
 }
 
-/* vsock_request: the guest connects to host port p->dst_port. */
+/* vsock_request: the guest connects to host port p->dst_port. 0, or -EAGAIN to roll back. */
 static int vsock_request(struct vsock *vs, struct vsock_conn *c, const struct vsock_pkt *p)
 {
 	int fd;
 
 	if (c)		/* its ports are in use: a protocol error on that connection */
 		return vsock_bad(vs, c, p, "REQUEST for a live connection");
+	/*
+	 * A refusal is answered from the RST queue: make sure of room before
+	 * the connect, the packet's only side effect, so a roll-back never
+	 * repeats it.
+	 */
+	if (vs->orphan_n == VSOCK_ORPHAN_MAX)
+		return -EAGAIN;
 	if (vs->nr_conns == VSOCK_MAX_CONNS) {
 		vs->cnt.refused++;
 		return vsock_orphan_rst(vs, p);
 	}
 	fd = vsock_host_connect(vs, p->dst_port);
-	c = vsock_conn_new(vs, VSOCK_OPEN, fd < 0 ? -1 : fd);	/* a slot is free: checked above */
-	c->local_port = p->dst_port;
-	c->peer_port = p->src_port;
 	if (fd < 0) {
 		vs->cnt.refused++;
-		vsock_conn_reset(c, false);
-		return 0;
+		return vsock_orphan_rst(vs, p);		/* room checked above */
 	}
+	c = vsock_conn_new(vs, VSOCK_OPEN, fd);	/* a slot is free: checked above */
+	c->local_port = p->dst_port;
+	c->peer_port = p->src_port;
 	vsock_conn_open(c, p);
 	vsock_conn_ctl(c, VSOCK_CTL_RESPONSE);
 	return 0;
