@@ -286,7 +286,10 @@ int vsock_conn_rw(struct vsock_conn *c, const struct virtq_chain *ch, uint32_t l
 		return -EDQUOT;
 	if (len == 0)
 		return 0;
-	c->rx_cnt += len;
+	/*
+	 * The counters and `held` move together at the end, only once the
+	 * bytes are sent or kept: a reset on the way drops exactly what is held.
+	 */
 	if (held == 0) {
 		ssize_t n = vsock_conn_send(c, iov, vsock_iov(ch, false, VSOCK_HDR_LEN, len, iov));
 
@@ -295,7 +298,6 @@ int vsock_conn_rw(struct vsock_conn *c, const struct virtq_chain *ch, uint32_t l
 			return 0;
 		}
 		sent = n > 0 ? (uint32_t)n : 0;
-		c->fwd_cnt += sent;
 	}
 	if (sent < len) {
 		/* The rest waits; held + len <= VSOCK_BUF_ALLOC by the credit check. */
@@ -311,8 +313,10 @@ int vsock_conn_rw(struct vsock_conn *c, const struct virtq_chain *ch, uint32_t l
 		first = len - sent < VSOCK_BUF_ALLOC - pos ? len - sent : VSOCK_BUF_ALLOC - pos;
 		virtq_copy_from(ch, VSOCK_HDR_LEN + sent, c->buf + pos, first);
 		virtq_copy_from(ch, VSOCK_HDR_LEN + sent + first, c->buf, len - sent - first);
-		c->vs->held += len - sent;
 	}
+	c->rx_cnt += len;
+	c->fwd_cnt += sent;
+	c->vs->held += len - sent;
 	vsock_conn_credit_news(c);
 	vsock_conn_watch(c);
 	return 0;

@@ -509,6 +509,14 @@ static void test_half_close(void)
 	ok = rx_is(&g, &p, OP(RST), 80, 9002);
 	UNIT_OK(&u, ok, "guest RCV then SEND (a flagless one between): RST");
 	close(hfd);
+	/* The host program goes away entirely: guest data then finds EPIPE and gets RST. */
+	guest_connect(&g, 80, 9003, GBUF);
+	hfd = srv_accept(lfd);
+	close(hfd);
+	ok = rx_is(&g, &p, OP(SHUTDOWN), 80, 9003) && p.h.flags == SHUT_S;
+	tx_data(&g, 9003, 80, "lost", 4, GBUF, 0);
+	ok = ok && rx_is(&g, &p, OP(RST), 80, 9003) && !conn_of(&g, 80, 9003) && g.vs->held == 0;
+	UNIT_OK(&u, ok, "host closed: SHUTDOWN(SEND), then guest data gets RST; nothing counted as held");
 	close(lfd);
 	vsg_fini(&g);
 }

@@ -323,6 +323,36 @@ static void test_storm(void)
 	vsg_fini(&g);
 }
 
+/* --- RX buffers with room for a header only --- */
+
+static void test_tiny_rx(void)
+{
+	struct hpair h = { 0 };
+	struct vsg g;
+	struct vsg_pkt p;
+	unsigned credit = 0, other = 0;
+
+	fx_init(&g, false);
+	vsock_set_port_handler(g.vs, 5, hpair_connect, &h);
+	vsg_up(&g, false);
+	vsg_post_rx(&g, 1, 4096);		/* for the RESPONSE only */
+	guest_connect(&g, 5, 501, GBUF);
+	vsg_post_rx(&g, 8, VSOCK_HDR_LEN);
+	if (write(h.keep[0], "data", 4) != 4)
+		abort();
+	while (rx_next(&g, &p)) {
+		credit += p.h.op == VIRTIO_VSOCK_OP_CREDIT_UPDATE && p.h.len == 0;
+		other += p.h.op != VIRTIO_VSOCK_OP_CREDIT_UPDATE;
+	}
+	UNIT_OK(&u, credit == 8 && other == 0 && g.rx_posted == 0 && conn_of(&g, 5, 501)->tx_cnt == 0 &&
+	    !vsg_needs_reset(&g), "44-byte RX buffers while data waits: each spent on a CREDIT_UPDATE");
+	vsg_post_rx(&g, 1, 4096);
+	UNIT_OK(&u, rx_is(&g, &p, VIRTIO_VSOCK_OP_RW, 5, 501) && p.h.len == 4,
+	    "then a real buffer gets the data");
+	hpair_close(&h);
+	vsg_fini(&g);
+}
+
 /* --- device reset with live connections --- */
 
 static void test_reset(void)
@@ -407,5 +437,6 @@ void test_flow_all(void)
 	test_wrap();
 	test_flood();
 	test_storm();
+	test_tiny_rx();
 	test_reset();
 }

@@ -173,6 +173,7 @@ int vsg_rx(struct vsg *g, struct vsg_pkt *p)
 		.fwd_cnt = le32toh(w.fwd_cnt),
 	};
 	p->used_len = len;
+	p->id = (uint16_t)id;
 	p->data = vf_at(&g->v.vm.mem, g->rx_gpa[id] + VSOCK_HDR_LEN, p->h.len ? p->h.len : 1);
 	return 1;
 }

@@ -30,6 +30,7 @@ struct vsg_pkt {
 	struct vsock_pkt h;
 	uint8_t *data;		/* payload in guest memory (h.len bytes) */
 	uint32_t used_len;	/* what USED said */
+	uint16_t id;		/* the RX chain it came in */
 };
 
 struct vsg {
