@@ -108,149 +108,12 @@ static void vsock_pkt_load(const struct virtq_chain *ch, struct vsock_pkt *p)
 	p->fwd_cnt = le32toh(h.fwd_cnt);
 }
 
-static void vsock_pkt_store(struct virtq_chain *ch, const struct vsock_pkt *p)
-{
-	struct virtio_vsock_hdr h = {
-		.src_cid = htole64(p->src_cid), .dst_cid = htole64(p->dst_cid),
-		.src_port = htole32(p->src_port), .dst_port = htole32(p->dst_port),
-		.len = htole32(p->len), .type = htole16(p->type), .op = htole16(p->op),
-		.flags = htole32(p->flags), .buf_alloc = htole32(p->buf_alloc),
-		.fwd_cnt = htole32(p->fwd_cnt),
-	};
+/* --- before the loop sleeps: owed packets and interrupts --- */
 
-	virtq_copy_to(ch, 0, &h, sizeof(h));
-}
-
-/* --- RX: everything the device sends --- */
-
-static void vsock_irq_later(struct vsock *vs, unsigned q)
+void vsock_irq_later(struct vsock *vs, unsigned q)
 {
 	vs->irq_pending[q] = true;
 	vsock_flush_later(vs);
-}
-
-int vsock_rx_pop(struct vsock *vs)
-{
-	struct virtq *vq = virtio_pci_queue(vs->vp, VSOCK_RXQ);
-	int r;
-
-	if (!vq) {
-		vs->rx_starved = true;	/* not running: start() or a kick resumes */
-		return 0;
-	}
-	r = virtq_pop_armed(vq, &vs->rx_chain);
-	/* A failed device has no RX buffers either: readers stop rather than spin. */
-	if (r <= 0)
-		vs->rx_starved = true;
-	if (r < 0) {
-		virtio_pci_fail(vs->vp, vq->why);
-		return -1;
-	}
-	if (r == 0)
-		return 0;
-	/* Spec 5.10.6.4: RX buffers are write-only; a packet needs room for its header. */
-	if (vs->rx_chain.nread || vs->rx_chain.tok.write_len < VSOCK_HDR_LEN) {
-		vs->rx_starved = true;
-		virtio_pci_fail(vs->vp, vs->rx_chain.nread ? "RX chain with device-readable buffers" :
-		    "RX buffer shorter than the 44-byte packet header");
-		return -1;
-	}
-	return 1;
-}
-
-void vsock_rx_unpop(struct vsock *vs)
-{
-	struct virtq *vq = virtio_pci_queue(vs->vp, VSOCK_RXQ);
-
-	if (vq)
-		virtq_unpop(vq, &vs->rx_chain);
-}
-
-void vsock_rx_send(struct vsock *vs, struct vsock_conn *c, uint16_t op, uint32_t flags,
-    uint32_t len)
-{
-	struct virtq *vq = virtio_pci_queue(vs->vp, VSOCK_RXQ);
-	struct vsock_pkt p = {
-		.src_cid = VSOCK_HOST_CID, .dst_cid = vs->spec.cid,
-		.src_port = c->local_port, .dst_port = c->peer_port,
-		.len = len, .type = VIRTIO_VSOCK_TYPE_STREAM, .op = op, .flags = flags,
-		.buf_alloc = VSOCK_BUF_ALLOC, .fwd_cnt = c->fwd_cnt,
-	};
-
-	if (!vq)
-		return;
-	vsock_pkt_store(&vs->rx_chain, &p);
-	/* The payload and header are in place before USED makes them visible (virtq_push releases). */
-	virtq_push(vq, &vs->rx_chain.tok, VSOCK_HDR_LEN + len);
-	c->fwd_cnt_sent = c->fwd_cnt;
-	vsock_irq_later(vs, VSOCK_RXQ);
-}
-
-/* vsock_rx_orphan: deliver the oldest queued RST (vs->rx_chain holds a buffer). */
-static void vsock_rx_orphan(struct vsock *vs)
-{
-	struct virtq *vq = virtio_pci_queue(vs->vp, VSOCK_RXQ);
-	const struct vsock_orphan *o = &vs->orphan[vs->orphan_head];
-	struct vsock_pkt p = {
-		.src_cid = o->src_cid, .dst_cid = vs->spec.cid,
-		.src_port = o->src_port, .dst_port = o->dst_port,
-		.type = o->type, .op = VIRTIO_VSOCK_OP_RST,
-	};
-
-	vsock_pkt_store(&vs->rx_chain, &p);
-	virtq_push(vq, &vs->rx_chain.tok, VSOCK_HDR_LEN);
-	vs->orphan_head = (vs->orphan_head + 1) % VSOCK_ORPHAN_MAX;
-	vs->orphan_n--;
-	vs->cnt.rst_sent++;
-	vsock_irq_later(vs, VSOCK_RXQ);
-}
-
-static uint16_t vsock_ctl_op(unsigned bit)
-{
-	switch (bit) {
-	case VSOCK_CTL_REQUEST: return VIRTIO_VSOCK_OP_REQUEST;
-	case VSOCK_CTL_RESPONSE: return VIRTIO_VSOCK_OP_RESPONSE;
-	case VSOCK_CTL_CREDIT_UPDATE: return VIRTIO_VSOCK_OP_CREDIT_UPDATE;
-	case VSOCK_CTL_CREDIT_REQUEST: return VIRTIO_VSOCK_OP_CREDIT_REQUEST;
-	case VSOCK_CTL_SHUTDOWN: return VIRTIO_VSOCK_OP_SHUTDOWN;
-	default: return VIRTIO_VSOCK_OP_RST;
-	}
-}
-
-void vsock_rx_flush(struct vsock *vs)
-{
-	while (vs->orphan_n) {
-		if (vsock_rx_pop(vs) != 1)
-			return;
-		vsock_rx_orphan(vs);
-	}
-	if (vs->tx_blocked) {
-		/* The queue has room again: TX continues next iteration (not nested in here). */
-		vs->tx_blocked = false;
-		ev_idle_start(vs->vm->loop->ev, &vs->tx_more);
-	}
-	/* Round robin, so one connection's replies cannot keep the others' waiting. */
-	for (unsigned i = 0; i < VSOCK_MAX_CONNS; i++) {
-		unsigned idx = (vs->ctl_cursor + i) % VSOCK_MAX_CONNS;
-		struct vsock_conn *c = &vs->conn[idx];
-
-		while (c->ctl) {
-			unsigned bit = c->ctl & -c->ctl;	/* lowest first: the order of VSOCK_CTL_* */
-
-			if (vsock_rx_pop(vs) != 1) {
-				vs->ctl_cursor = idx;
-				return;
-			}
-			c->ctl &= ~bit;
-			vsock_rx_send(vs, c, vsock_ctl_op(bit),
-			    bit == VSOCK_CTL_SHUTDOWN ? c->shut_sent : 0, 0);
-			if (bit == VSOCK_CTL_RST) {
-				vs->cnt.rst_sent++;
-				vsock_conn_free(c);
-			}
-		}
-	}
-	vs->ctl_cursor = (vs->ctl_cursor + 1) % VSOCK_MAX_CONNS;
 }
 
 /* vsock_flush: before the loop sleeps: owed packets, then one interrupt per queue. */
@@ -275,36 +138,7 @@ void vsock_flush_later(struct vsock *vs)
 		ev_prepare_start(vs->vm->loop->ev, &vs->flush);
 }
 
-/* vsock_rx_resume: the guest posted RX buffers: owed packets first, then data readers. */
-static void vsock_rx_resume(struct vsock *vs)
-{
-	vs->rx_starved = false;
-	vsock_rx_flush(vs);
-	for (unsigned i = 0; i < VSOCK_MAX_CONNS; i++)
-		if (vs->conn[i].state != VSOCK_FREE)
-			vsock_conn_watch(&vs->conn[i]);
-}
-
 /* --- TX: what the guest sends --- */
-
-/*
- * vsock_orphan_rst: queue RST for packet `p`, which has no connection.
- * Returns 0, or -EAGAIN when the queue is full (the caller rolls back).
- * Callers reach it before any side effect of the packet.
- */
-static int vsock_orphan_rst(struct vsock *vs, const struct vsock_pkt *p)
-{
-	struct vsock_orphan *o;
-
-	if (vs->orphan_n == VSOCK_ORPHAN_MAX)
-		return -EAGAIN;
-	o = &vs->orphan[(vs->orphan_head + vs->orphan_n) % VSOCK_ORPHAN_MAX];
-	*o = (struct vsock_orphan){ .src_cid = p->dst_cid, .src_port = p->dst_port,
-	    .dst_port = p->src_port, .type = p->type };
-	vs->orphan_n++;
-	vsock_flush_later(vs);
-	return 0;
-}
 
 /* vsock_bad: a semantic fault in packet `p`: count, log once, reset its connection or reply RST. */
 static int vsock_bad(struct vsock *vs, struct vsock_conn *c, const struct vsock_pkt *p,
@@ -314,7 +148,7 @@ static int vsock_bad(struct vsock *vs, struct vsock_conn *c, const struct vsock_
 	log_guest(&vs->log_tx, "virtio-vsock: %s (op %u, type %u, len %u, port %u -> %u); RST",
 	    why, p->op, p->type, p->len, p->src_port, p->dst_port);
 	if (!c)
-		return vsock_orphan_rst(vs, p);
+		return vsock_rx_rst(vs, p);
 	vsock_conn_reset(c, false);
 	return 0;
 }
@@ -335,12 +169,12 @@ static int vsock_request(struct vsock *vs, struct vsock_conn *c, const struct vs
 		return -EAGAIN;
 	if (vs->nr_conns == VSOCK_MAX_CONNS) {
 		vs->cnt.refused++;
-		return vsock_orphan_rst(vs, p);
+		return vsock_rx_rst(vs, p);
 	}
 	fd = vsock_host_connect(vs, p->dst_port);
 	if (fd < 0) {
 		vs->cnt.refused++;
-		return vsock_orphan_rst(vs, p);		/* room checked above */
+		return vsock_rx_rst(vs, p);		/* room checked above */
 	}
 	c = vsock_conn_new(vs, VSOCK_OPEN, fd);	/* a slot is free: checked above */
 	c->local_port = p->dst_port;
@@ -373,7 +207,7 @@ static int vsock_packet(struct vsock *vs, const struct virtq_chain *ch, const st
 	/* Only the host is reachable; an unknown type MUST get RST (5.10.6.4). */
 	if (p->dst_cid != VSOCK_HOST_CID || p->type != VIRTIO_VSOCK_TYPE_STREAM) {
 		vs->cnt.refused++;
-		return vsock_orphan_rst(vs, p);
+		return vsock_rx_rst(vs, p);
 	}
 	if (c && c->state == VSOCK_CLOSING) {
 		vs->cnt.stale++;	/* sent before the guest saw our RST */
@@ -389,7 +223,7 @@ static int vsock_packet(struct vsock *vs, const struct virtq_chain *ch, const st
 		return vsock_request(vs, c, p);
 	if (!c) {
 		vs->cnt.refused++;
-		return vsock_orphan_rst(vs, p);
+		return vsock_rx_rst(vs, p);
 	}
 	/* Every packet of a stream carries the sender's credit (5.10.6.3.1). */
 	vsock_conn_credit(c, p);
@@ -698,7 +532,7 @@ static int vsock_check(const struct rv_config *cfg, char *err, size_t errlen)
 		return 0;
 	if (vsock_parse_spec(cfg->vsock, &spec, err, errlen))
 		return RV_EXIT_USAGE;
-	if (spec.path[0] && vsock_path_check(spec.path, why, sizeof(why))) {
+	if (spec.path[0] && vsock_host_path_check(spec.path, why, sizeof(why))) {
 		snprintf(err, errlen, "vsock '%.64s': %s", cfg->vsock, why);
 		return RV_EXIT_USAGE;
 	}

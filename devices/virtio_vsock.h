@@ -200,12 +200,12 @@ struct vsock {
 int vsock_parse_spec(const char *s, struct vsock_spec *spec, char *err, size_t errlen);
 
 /*
- * vsock_path_check: whether `path` may become the listening socket: it
+ * vsock_host_path_check: whether `path` may become the listening socket: it
  * does not exist, or it is a socket (a stale one is removed when the
  * device starts). Opens nothing. Returns 0, or -errno with a reason in
  * `err` (-EEXIST: an existing file that is not a socket).
  */
-int vsock_path_check(const char *path, char *err, size_t errlen);
+int vsock_host_path_check(const char *path, char *err, size_t errlen);
 
 /*
  * vsock_create: a virtio-vsock PCI function for `vm` as `spec` says; with

@@ -230,11 +230,11 @@ static void vsock_conn_credit_news(struct vsock_conn *c)
 }
 
 /*
- * vsock_iov: iovecs for bytes [off, off + len) of the chain's readable
+ * vsock_conn_iov: iovecs for bytes [off, off + len) of the chain's readable
  * (`write` false) or writable segments, which are checked guest memory.
  * Returns the count (at most the chain's segments).
  */
-static int vsock_iov(const struct virtq_chain *ch, bool write, uint32_t off, uint32_t len,
+static int vsock_conn_iov(const struct virtq_chain *ch, bool write, uint32_t off, uint32_t len,
     struct iovec *iov)
 {
 	unsigned first = write ? ch->nread : 0, last = write ? ch->nseg : ch->nread;
@@ -265,7 +265,7 @@ static ssize_t vsock_conn_send(struct vsock_conn *c, struct iovec *iov, int cnt)
 	return sendmsg(c->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-static bool vsock_again(int e)
+static bool vsock_conn_again(int e)
 {
 	return e == EAGAIN || e == EWOULDBLOCK || e == EINTR;
 }
@@ -291,9 +291,9 @@ int vsock_conn_rw(struct vsock_conn *c, const struct virtq_chain *ch, uint32_t l
 	 * bytes are sent or kept: a reset on the way drops exactly what is held.
 	 */
 	if (held == 0) {
-		ssize_t n = vsock_conn_send(c, iov, vsock_iov(ch, false, VSOCK_HDR_LEN, len, iov));
+		ssize_t n = vsock_conn_send(c, iov, vsock_conn_iov(ch, false, VSOCK_HDR_LEN, len, iov));
 
-		if (n < 0 && !vsock_again(errno)) {
+		if (n < 0 && !vsock_conn_again(errno)) {
 			vsock_conn_reset(c, false);	/* EPIPE etc.: the host end will not read */
 			return 0;
 		}
@@ -353,7 +353,7 @@ static void vsock_conn_on_write(struct ev_loop *ev, ev_io *w, int revents)
 	iov[1] = (struct iovec){ c->buf, held - first };
 	n = vsock_conn_send(c, iov, held > first ? 2 : 1);
 	if (n < 0) {
-		if (!vsock_again(errno))
+		if (!vsock_conn_again(errno))
 			vsock_conn_reset(c, false);
 		return;
 	}
@@ -412,7 +412,7 @@ static void vsock_conn_pump(struct vsock_conn *c)
 		want = credit;
 	if (want > VSOCK_MAX_PKT)
 		want = VSOCK_MAX_PKT;
-	n = readv(c->fd, iov, vsock_iov(&vs->rx_chain, true, VSOCK_HDR_LEN, want, iov));
+	n = readv(c->fd, iov, vsock_conn_iov(&vs->rx_chain, true, VSOCK_HDR_LEN, want, iov));
 	if (n > 0) {
 		vsock_rx_send(vs, c, VIRTIO_VSOCK_OP_RW, 0, (uint32_t)n);
 		c->tx_cnt += (uint32_t)n;
@@ -422,7 +422,7 @@ static void vsock_conn_pump(struct vsock_conn *c)
 	vsock_rx_unpop(vs);
 	if (n == 0)
 		vsock_conn_eof(c);
-	else if (!vsock_again(errno))
+	else if (!vsock_conn_again(errno))
 		vsock_conn_reset(c, false);	/* ECONNRESET and the like */
 }
 

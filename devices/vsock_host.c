@@ -29,7 +29,7 @@
 _Static_assert(VSOCK_PATH_MAX + sizeof("_4294967295") <= sizeof(((struct sockaddr_un *)0)->sun_path),
     "a port socket path must fit sun_path");
 
-int vsock_path_check(const char *path, char *err, size_t errlen)
+int vsock_host_path_check(const char *path, char *err, size_t errlen)
 {
 	struct stat st;
 	int r;
@@ -72,7 +72,7 @@ int vsock_host_listen(struct vsock *vs)
 		return 0;	/* in-process ports only */
 	if (len > VSOCK_PATH_MAX)
 		return -ENAMETOOLONG;
-	r = vsock_path_check(path, why, sizeof(why));
+	r = vsock_host_path_check(path, why, sizeof(why));
 	if (r) {
 		log_warnx("vsock: %s", why);
 		return r;

@@ -1,7 +1,8 @@
 /*
- * vsock_priv.h: what the three files of the vsock device call across, and
- * nothing else may: virtio_vsock.c (the guest side: queues, packets,
- * control replies), vsock_conn.c (one connection: credit, data both ways,
+ * vsock_priv.h: what the files of the vsock device call across, and
+ * nothing else may: virtio_vsock.c (the device: TX packets, the virtio
+ * ops, life cycle), vsock_rx.c (what goes to the guest, replies owed),
+ * vsock_conn.c (one connection: credit, data both ways,
  * half-close, its state machine) and vsock_host.c (the host side: the
  * listening socket and its CONNECT line, connecting out to `path`_PORT or
  * an in-process handler).
@@ -29,6 +30,14 @@ struct vsock_pkt {
 /* vsock_parse_u32: all of [s, s + n) as a decimal number <= UINT32_MAX. 0 or -1. */
 int vsock_parse_u32(const char *s, size_t n, uint32_t *out);
 
+/* vsock_flush_later: run vsock_rx_flush and the interrupts before the loop sleeps. */
+void vsock_flush_later(struct vsock *vs);
+
+/* vsock_irq_later: interrupt the driver for queue `q` before the loop sleeps (once per iteration). */
+void vsock_irq_later(struct vsock *vs, unsigned q);
+
+/* --- vsock_rx.c --- */
+
 /*
  * vsock_rx_pop: the next guest RX buffer into vs->rx_chain. Returns 1; 0
  * when there is none (vs->rx_starved is set and the guest asked for a
@@ -55,8 +64,15 @@ void vsock_rx_send(struct vsock *vs, struct vsock_conn *c, uint16_t op, uint32_t
  */
 void vsock_rx_flush(struct vsock *vs);
 
-/* vsock_flush_later: run vsock_rx_flush and the interrupts before the loop sleeps. */
-void vsock_flush_later(struct vsock *vs);
+/* vsock_rx_resume: the guest posted RX buffers: owed packets first, then every data reader. */
+void vsock_rx_resume(struct vsock *vs);
+
+/*
+ * vsock_rx_rst: owe RST for packet `p`, which matched no connection.
+ * Returns 0, or -EAGAIN when VSOCK_ORPHAN_MAX are already owed (the caller
+ * rolls the chain back). Callers reach it before any side effect of `p`.
+ */
+int vsock_rx_rst(struct vsock *vs, const struct vsock_pkt *p);
 
 /* --- vsock_conn.c --- */
 

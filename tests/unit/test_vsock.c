@@ -252,7 +252,7 @@ static void test_path_file(void)
 	/* A regular file in the way is refused, untouched. */
 	fd = open(sock_path, O_CREAT | O_WRONLY, 0600);
 	close(fd);
-	UNIT_OK(&u, vsock_path_check(sock_path, err, sizeof(err)) == -EEXIST &&
+	UNIT_OK(&u, vsock_host_path_check(sock_path, err, sizeof(err)) == -EEXIST &&
 	    strstr(err, "not a socket"), "path: a regular file is refused with a reason");
 	vf_stderr_begin();
 	r = vsock_create(&v.vm, &spec, &vs);
