@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -268,6 +269,42 @@ static void test_flood(void)
 	vsg_fini(&g);
 }
 
+/* --- the listener out of file descriptors --- */
+
+static void test_accept_pause(void)
+{
+	struct rlimit old, low;
+	struct vsg g;
+	struct vsg_pkt p;
+	char last[256];
+	unsigned lines;
+	bool ok;
+	int fd;
+
+	fx_init(&g, true);
+	fd = host_dial();		/* its fd exists before the limit drops */
+	vf_stderr_begin();
+	getrlimit(RLIMIT_NOFILE, &old);
+	low = old;
+	low.rlim_cur = (rlim_t)dup(0);	/* the lowest free fd: accept4 needs it, EMFILE */
+	close((int)low.rlim_cur);
+	setrlimit(RLIMIT_NOFILE, &low);
+	vsg_run(&g);
+	lines = vf_stderr_end(last, sizeof(last));
+	setrlimit(RLIMIT_NOFILE, &old);
+	ok = g.vs->listen_paused && !ev_is_active(&g.vs->listen_io) && lines == 1 && strstr(last, "pausing");
+	UNIT_OK(&u, ok, "accept fails with EMFILE: the listener pauses (one line), no level-triggered spin");
+	if (write(fd, "CONNECT 5\n", 10) != 10)
+		abort();
+	usleep(1100 * 1000);		/* the retry timer: 1 s */
+	vsg_run(&g);
+	ok = !g.vs->listen_paused && rx_is(&g, &p, VIRTIO_VSOCK_OP_REQUEST, 1024, 5);
+	UNIT_OK(&u, ok, "after the retry the waiting program is accepted and served");
+	close(fd);
+	vsg_run(&g);
+	vsg_fini(&g);
+}
+
 /* --- RST storms --- */
 
 static void test_storm(void)
@@ -436,6 +473,7 @@ void test_flow_all(void)
 	test_credit_ours();
 	test_wrap();
 	test_flood();
+	test_accept_pause();
 	test_storm();
 	test_tiny_rx();
 	test_reset();
