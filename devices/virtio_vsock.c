@@ -140,16 +140,34 @@ void vsock_flush_later(struct vsock *vs)
 
 /* --- TX: what the guest sends --- */
 
-/* vsock_bad: a semantic fault in packet `p`: count, log once, reset its connection or reply RST. */
+/*
+ * vsock_refuse: answer packet `p`, which has no connection, with RST.
+ * 0, or -EAGAIN (roll back; counted when it is finally answered).
+ */
+static int vsock_refuse(struct vsock *vs, const struct vsock_pkt *p)
+{
+	int r = vsock_rx_rst(vs, p);
+
+	if (r == 0)
+		vs->cnt.refused++;
+	return r;
+}
+
+/*
+ * vsock_bad: a semantic fault in packet `p`: reset its connection, or
+ * answer RST when it has none; counted and logged once per episode.
+ * 0, or -EAGAIN (roll back, nothing counted yet).
+ */
 static int vsock_bad(struct vsock *vs, struct vsock_conn *c, const struct vsock_pkt *p,
     const char *why)
 {
+	if (c)
+		vsock_conn_reset(c, false);
+	else if (vsock_rx_rst(vs, p))
+		return -EAGAIN;
 	vs->cnt.bad_pkt++;
 	log_guest(&vs->log_tx, "virtio-vsock: %s (op %u, type %u, len %u, port %u -> %u); RST",
 	    why, p->op, p->type, p->len, p->src_port, p->dst_port);
-	if (!c)
-		return vsock_rx_rst(vs, p);
-	vsock_conn_reset(c, false);
 	return 0;
 }
 
@@ -167,15 +185,11 @@ static int vsock_request(struct vsock *vs, struct vsock_conn *c, const struct vs
 	 */
 	if (vs->orphan_n == VSOCK_ORPHAN_MAX)
 		return -EAGAIN;
-	if (vs->nr_conns == VSOCK_MAX_CONNS) {
-		vs->cnt.refused++;
-		return vsock_rx_rst(vs, p);
-	}
+	if (vs->nr_conns == VSOCK_MAX_CONNS)
+		return vsock_refuse(vs, p);
 	fd = vsock_host_connect(vs, p->dst_port);
-	if (fd < 0) {
-		vs->cnt.refused++;
-		return vsock_rx_rst(vs, p);		/* room checked above */
-	}
+	if (fd < 0)
+		return vsock_refuse(vs, p);		/* room checked above */
 	c = vsock_conn_new(vs, VSOCK_OPEN, fd);	/* a slot is free: checked above */
 	c->local_port = p->dst_port;
 	c->peer_port = p->src_port;
@@ -205,10 +219,8 @@ static int vsock_packet(struct vsock *vs, const struct virtq_chain *ch, const st
 		return 0;
 	}
 	/* Only the host is reachable; an unknown type MUST get RST (5.10.6.4). */
-	if (p->dst_cid != VSOCK_HOST_CID || p->type != VIRTIO_VSOCK_TYPE_STREAM) {
-		vs->cnt.refused++;
-		return vsock_rx_rst(vs, p);
-	}
+	if (p->dst_cid != VSOCK_HOST_CID || p->type != VIRTIO_VSOCK_TYPE_STREAM)
+		return vsock_refuse(vs, p);
 	if (c && c->state == VSOCK_CLOSING) {
 		vs->cnt.stale++;	/* sent before the guest saw our RST */
 		return 0;
@@ -221,10 +233,8 @@ static int vsock_packet(struct vsock *vs, const struct virtq_chain *ch, const st
 		return vsock_bad(vs, c, p, "payload on a control packet");
 	if (p->op == VIRTIO_VSOCK_OP_REQUEST)
 		return vsock_request(vs, c, p);
-	if (!c) {
-		vs->cnt.refused++;
-		return vsock_rx_rst(vs, p);
-	}
+	if (!c)
+		return vsock_refuse(vs, p);
 	/* Every packet of a stream carries the sender's credit (5.10.6.3.1). */
 	vsock_conn_credit(c, p);
 	switch (p->op) {

@@ -104,6 +104,7 @@ static void vsock_rx_orphan(struct vsock *vs)
 	vsock_irq_later(vs, VSOCK_RXQ);
 }
 
+/* vsock_rx_op: the op of one VSOCK_CTL_* flag. */
 static uint16_t vsock_rx_op(unsigned bit)
 {
 	switch (bit) {

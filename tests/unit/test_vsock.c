@@ -401,6 +401,15 @@ static void test_host_connect(void)
 	UNIT_OK(&u, host_drain(h2, (uint8_t *)buf, sizeof(buf), &eof) == 0 && eof && g.vs->nr_conns == 1,
 	    "CONNECT refused by the guest (RST): the host program reads EOF without OK");
 	close(h2);
+	/* Host ports wrap before 0xffffffff (VMADDR_PORT_ANY) and skip live ones (1024 is). */
+	g.vs->next_port = 0xfffffffe;
+	h2 = host_dial();
+	ok = write(h2, "CONNECT 53\n", 11) == 11 && rx_is(&g, &p, OP(REQUEST), 0xfffffffe, 53);
+	close(h2);
+	h2 = host_dial();
+	ok = ok && write(h2, "CONNECT 54\n", 11) == 11 && rx_is(&g, &p, OP(REQUEST), 1025, 54);
+	UNIT_OK(&u, ok, "host ports: 0xfffffffe, then wrap to 1024, which is live, so 1025");
+	close(h2);
 	close(hfd);
 	vsg_run(&g);
 	vsg_fini(&g);
