@@ -24,7 +24,7 @@
 #include "devinst.h"
 
 /* Every device, defined in its own file in devices/ (whose header may repeat it). */
-extern const struct device_ops serial_ops, pm_ops, pvpanic_ops, vblk_ops, vnet_ops;
+extern const struct device_ops serial_ops, pm_ops, pvpanic_ops, vblk_ops, vnet_ops, vsock_ops;
 
 const struct device_ops *const rv_devices[] = {
 	&serial_ops,
@@ -32,6 +32,7 @@ const struct device_ops *const rv_devices[] = {
 	&pvpanic_ops,
 	&vblk_ops,
 	&vnet_ops,
+	&vsock_ops,
 	NULL,
 };
 
