@@ -221,6 +221,11 @@ static void test_bad(void)
 	    "-n and --net collect network specs in order");
 	UNIT_OK(&u, error_is(parse("-k", "k", "-n", "a", "-n", "b", "-n", "c", "-n", "d", "-n", "e",
 	    NULL), "more than 4 network devices"), "a fifth -n is refused");
+	/* --vsock: one spec, kept as given (the vsock device parses it). */
+	UNIT_OK(&u, parse("-k", "k", "--vsock", "path=/tmp/v.sock,cid=5", NULL) == CLI_RUN &&
+	    !strcmp(cfg.vsock, "path=/tmp/v.sock,cid=5"), "--vsock keeps its spec");
+	UNIT_OK(&u, error_is(parse("-k", "k", "--vsock=cid=3", "--vsock", "cid=4", NULL),
+	    "option --vsock given twice"), "--vsock twice is refused");
 
 	/* Repeated single-use options (the man page: "an unknown or repeated option"). */
 	UNIT_OK(&u, error_is(parse("-k", "a", "-k", "b", NULL), "option -k given twice"), "-k twice");
