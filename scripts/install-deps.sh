@@ -13,7 +13,7 @@ libglib2.0-dev libfdt-dev liburing-dev"
 TEST_PKGS="mandoc clang libclang-rt-dev bsdutils procps cpio"
 # initramfs-tools makes /boot/initrd.img for the README's Debian example; iproute2
 # gives the man page's TAP example its `ip tuntap`.
-BED_PKGS="linux-image-amd64 initramfs-tools busybox-static qemu-system-x86 lz4 xz-utils
+BED_PKGS="linux-image-amd64 initramfs-tools busybox-static kmod qemu-system-x86 lz4 xz-utils
 gzip e2fsprogs iproute2"
 PKGS=$(echo $BUILD_PKGS $TEST_PKGS $BED_PKGS)
 

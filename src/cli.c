@@ -26,6 +26,12 @@
 /* getopt values of the core options without a short form, and of device options. */
 enum {
 	CLI_OPT_CHECK = 0x100,
+	CLI_OPT_TIMEOUT,
+	CLI_OPT_OUTPUT_LIMIT,
+	CLI_OPT_RESULT,
+	CLI_OPT_CONSOLE,
+	CLI_OPT_ROOT,
+	CLI_OPT_MODULES,
 	CLI_OPT_DEVICE = 0x200,		/* + index in rv_devices */
 };
 
@@ -47,6 +53,16 @@ static const struct cli_core cli_core_opts[] = {
 	{ "memory", required_argument, 'm', "SIZE", "guest memory: 256M, 1G, ... (default 256M)" },
 	{ "cpus", required_argument, 'c', "N", "number of vCPUs (default 1)" },
 	{ NULL, 0, 0, NULL, NULL },	/* the device options go here in --help */
+	/* The command mode's (after "--"): */
+	{ "env", required_argument, 'e', "NAME=VAL", "the command's environment (repeatable)" },
+	{ "workdir", required_argument, 'w', "DIR", "the command's working directory" },
+	{ "timeout", required_argument, CLI_OPT_TIMEOUT, "TIME", "stop it after TIME (10, 2.5s, 3m, 1h): status 124" },
+	{ "output-limit", required_argument, CLI_OPT_OUTPUT_LIMIT, "SIZE",
+	    "stop it once stdout or stderr passes SIZE: 153" },
+	{ "result", required_argument, CLI_OPT_RESULT, "FILE", "write the run's outcome to FILE as JSON" },
+	{ "console", required_argument, CLI_OPT_CONSOLE, "FILE", "the guest console's output (else dropped)" },
+	{ "root", required_argument, CLI_OPT_ROOT, "IMAGE", "root file system: ext4, squashfs or erofs, read-only" },
+	{ "modules", required_argument, CLI_OPT_MODULES, "DIR", "the guest kernel's modules (else /lib/modules/VER)" },
 	{ "check", no_argument, CLI_OPT_CHECK, NULL, "check the options and files, start nothing" },
 	{ "help", no_argument, 'h', NULL, "show this help" },
 	{ "version", no_argument, 'V', NULL, "show the version" },
@@ -58,7 +74,9 @@ static const struct cli_core cli_core_opts[] = {
 struct cli_state {
 	struct option opts[CLI_MAX_OPTS];
 	char shorts[2 * CLI_MAX_OPTS + 2];
-	const char *mem, *cpus;
+	const char *mem, *cpus, *timeout, *output_limit;
+	bool runner_opt;	/* an option only the command mode takes was given */
+	char runner_name[32];
 	struct { const struct device_ops *ops; const char *spec; } specs[CLI_MAX_SPECS];
 	unsigned nr_specs;
 };
@@ -89,7 +107,7 @@ void cli_usage(FILE *out)
 		else if (o)
 			fprintf(out, " [--%s %s]", o->name, o->arg);
 	}
-	fputs("\n\n", out);
+	fputs(" [-- COMMAND [ARG...]]\n\n", out);
 	for (size_t i = 0; i < CLI_NR_CORE; i++) {
 		const struct cli_core *c = &cli_core_opts[i];
 
@@ -108,9 +126,11 @@ void cli_usage(FILE *out)
 		if ((*d)->option && (*d)->option->usage)
 			(*d)->option->usage(out);
 	fputs("\n"
-	    "Exit status: 0 the guest powered off, 1 host failure, 2 bad command line,\n"
-	    "3 bad kernel, initrd or disk file, 4 the guest rebooted, 5 guest kernel panic,\n"
-	    "6 vCPU failure, 128+N stopped by signal N (Ctrl-A x: 130).\n"
+	    "Exit status without a command: 0 the guest powered off, 1 host failure, 2 bad\n"
+	    "command line, 3 bad kernel, initrd or disk file, 4 the guest rebooted, 5 guest\n"
+	    "kernel panic, 6 vCPU failure, 128+N stopped by signal N (Ctrl-A x: 130).\n"
+	    "With -- COMMAND: the command's own, 128+N killed by signal N, 124 timed out,\n"
+	    "125 ringvm or the VM failed, 126 not executable, 127 not found, 153 output limit.\n"
 	    "\n"
 	    "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A. See ringvm(1).\n",
 	    out);
@@ -168,6 +188,7 @@ static void cli_build(struct cli_state *st)
 	unsigned n = 0;
 	char *s = st->shorts;
 
+	*s++ = '+';	/* stop at the first word that is not an option: "--" ends them */
 	*s++ = ':';	/* report a missing argument as ':' */
 	for (size_t i = 0; i < CLI_NR_CORE; i++) {
 		const struct cli_core *c = &cli_core_opts[i];
@@ -242,6 +263,97 @@ static enum cli_result cli_once(const struct cli_state *st, const char **slot, i
 	return CLI_RUN;
 }
 
+int cli_parse_duration(const char *s, uint64_t *ms)
+{
+	unsigned long long whole = 0, frac = 0, scale = 1, mul;
+	const char *p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*p); p++)
+		if (__builtin_mul_overflow(whole, 10, &whole) ||
+		    __builtin_add_overflow(whole, (unsigned long long)(*p - '0'), &whole))
+			return -ERANGE;
+	if (*p == '.') {
+		for (p++; isdigit((unsigned char)*p); p++)
+			if (scale < 1000000) {
+				frac = frac * 10 + (unsigned long long)(*p - '0');
+				scale *= 10;
+			}
+	}
+	if (!strcmp(p, "ms"))
+		mul = 1;
+	else if (!*p || !strcmp(p, "s"))
+		mul = 1000;
+	else if (!strcmp(p, "m"))
+		mul = 60000;
+	else if (!strcmp(p, "h"))
+		mul = 3600000;
+	else
+		return -EINVAL;
+	/* Up to 30 days: enough for any run, far from overflow. */
+	if (whole > 30ull * 24 * 3600000 / mul)
+		return -ERANGE;
+	*ms = whole * mul + frac * mul / scale;
+	return 0;
+}
+
+/* cli_run_option: an option of the command mode (judged in cli_finish with the command). */
+static enum cli_result cli_run_option(struct cli_state *st, int c, int longidx,
+    struct rv_config *cfg, char *err, size_t errlen)
+{
+	struct rv_run *run = &cfg->run;
+
+	switch (c) {
+	case 'e':
+		if (run->nr_env == RV_MAX_ENV)
+			return cli_err(err, errlen, "more than %d -e options", RV_MAX_ENV);
+		if (!strchr(optarg, '=') || optarg[0] == '=')
+			return cli_err(err, errlen, "environment '%s' is not NAME=VALUE", optarg);
+		run->env[run->nr_env++] = optarg;
+		return CLI_RUN;
+	case 'w': return cli_once(st, &run->workdir, c, longidx, err, errlen);
+	case CLI_OPT_TIMEOUT: return cli_once(st, &st->timeout, c, longidx, err, errlen);
+	case CLI_OPT_OUTPUT_LIMIT: return cli_once(st, &st->output_limit, c, longidx, err, errlen);
+	case CLI_OPT_RESULT: return cli_once(st, &run->result, c, longidx, err, errlen);
+	case CLI_OPT_CONSOLE: return cli_once(st, &run->console, c, longidx, err, errlen);
+	case CLI_OPT_ROOT: return cli_once(st, &run->root, c, longidx, err, errlen);
+	default: return cli_once(st, &run->modules, c, longidx, err, errlen);
+	}
+}
+
+/* cli_command: the words after "--", and the values of the command mode's options. */
+static enum cli_result cli_command(struct cli_state *st, int argc, char **argv,
+    struct rv_config *cfg, char *err, size_t errlen)
+{
+	struct rv_run *run = &cfg->run;
+	int r;
+
+	if (optind < argc && (optind == 0 || strcmp(argv[optind - 1], "--")))
+		return cli_err(err, errlen, "unexpected argument '%s' (a command goes after --; "
+		    "see ringvm --help)", argv[optind]);
+	if (optind > 0 && optind <= argc && !strcmp(argv[optind - 1], "--") && optind == argc)
+		return cli_err(err, errlen, "no command after --");
+	run->argc = argc - optind;
+	run->argv = argv + optind;
+	if (st->runner_opt && !run->argc)
+		return cli_err(err, errlen, "option %s needs a command after -- (see ringvm --help)",
+		    st->runner_name);
+	if (st->timeout) {
+		r = cli_parse_duration(st->timeout, &run->timeout_ms);
+		if (r || !run->timeout_ms)
+			return cli_err(err, errlen, "timeout '%s' is not a time (use e.g. 10, 2.5s, 3m "
+			    "or 1h, at most 30 days)", st->timeout);
+	}
+	if (st->output_limit) {
+		r = cli_parse_size(st->output_limit, &run->output_limit);
+		if (r || !run->output_limit)
+			return cli_err(err, errlen, "output limit '%s' is not a size (use e.g. 64K or "
+			    "10M)", st->output_limit);
+	}
+	return CLI_RUN;
+}
+
 /*
  * cli_option: take one option getopt returned. Returns CLI_RUN to go on,
  * CLI_EXIT_OK after --help or --version, or CLI_ERROR.
@@ -260,6 +372,12 @@ static enum cli_result cli_option(struct cli_state *st, int c, int longidx, char
 	case CLI_OPT_CHECK:
 		cfg->check_only = true;
 		return CLI_RUN;
+	case 'e': case 'w': case CLI_OPT_TIMEOUT: case CLI_OPT_OUTPUT_LIMIT: case CLI_OPT_RESULT:
+	case CLI_OPT_CONSOLE: case CLI_OPT_ROOT: case CLI_OPT_MODULES:
+		if (!st->runner_opt)
+			cli_optname(st, c, longidx, st->runner_name, sizeof(st->runner_name));
+		st->runner_opt = true;
+		return cli_run_option(st, c, longidx, cfg, err, errlen);
 	case 'h':
 		cli_usage(out);
 		return CLI_EXIT_OK;
@@ -277,6 +395,8 @@ static enum cli_result cli_option(struct cli_state *st, int c, int longidx, char
 
 		for (unsigned i = 0; i < st->nr_specs; i++)
 			n += st->specs[i].ops == dev;
+		if (n == dev->option->max && n == 1)
+			return cli_err(err, errlen, "option --%s given twice", dev->option->name);
 		if (n == dev->option->max)
 			return cli_err(err, errlen, "more than %u %s", dev->option->max,
 			    dev->option->noun);
@@ -362,10 +482,9 @@ enum cli_result cli_parse(int argc, char **argv, struct rv_config *cfg,
 		if (r != CLI_RUN)
 			return r;
 	}
-	if (optind < argc)
-		return cli_err(err, errlen, "unexpected argument '%s' (see ringvm --help)",
-		    argv[optind]);
-	r = cli_finish(&st, cfg, err, errlen);
+	r = cli_command(&st, argc, argv, cfg, err, errlen);
+	if (r == CLI_RUN)
+		r = cli_finish(&st, cfg, err, errlen);
 	if (r != CLI_RUN)
 		devinst_free(cfg);
 	return r;

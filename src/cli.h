@@ -34,6 +34,13 @@ enum cli_result cli_parse(int argc, char **argv, struct rv_config *cfg,
  */
 int cli_parse_size(const char *s, uint64_t *bytes);
 
+/*
+ * cli_parse_duration: parse "10" (seconds), "2.5s", "500ms", "3m" or "1h"
+ * into milliseconds, at most 30 days. Returns 0, -EINVAL for a malformed
+ * string, or -ERANGE.
+ */
+int cli_parse_duration(const char *s, uint64_t *ms);
+
 /* cli_usage: print the option summary (the same list as man/ringvm.1). */
 void cli_usage(FILE *out);
 

@@ -9,12 +9,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpio.h"
 #include "device.h"
 
 #define RV_MEM_DEFAULT (256ull << 20)	/* -m default */
 #define RV_MEM_MIN (16ull << 20)	/* smallest -m accepted */
 #define RV_MAX_VCPUS 64			/* -c ceiling, below KVM's own */
 #define RV_MAX_INSTANCES 24		/* device instances of every kind together */
+
+#define RV_MAX_ENV 64			/* -e options */
+
+/* The command mode (`ringvm [options] -- COMMAND [ARG...]`), src/runner*.c. */
+struct rv_run {
+	int argc;		/* the command's words after "--"; 0: console mode */
+	char **argv;
+	const char *env[RV_MAX_ENV];	/* -e NAME=VALUE, in order */
+	unsigned nr_env;
+	const char *workdir;	/* -w: the command's working directory in the guest */
+	const char *console;	/* --console FILE: the guest's console output, else dropped */
+	const char *result;	/* --result FILE: one JSON object at exit */
+	const char *root;	/* --root IMAGE: ext4, squashfs or erofs, read-only */
+	const char *modules;	/* --modules DIR: the guest kernel's modules */
+	uint64_t timeout_ms;	/* --timeout: 0 for none */
+	uint64_t output_limit;	/* --output-limit: bytes per stream, 0 for none */
+	/* Made by runner_boot_prepare: */
+	char params[256];	/* kernel parameters for ringvm-init */
+	char root_spec[4200];	/* the root image's -d spec */
+	struct cpio initramfs;	/* ringvm's own archive */
+};
 
 struct rv_config {
 	const char *kernel;	/* -k: bzImage path */
@@ -29,6 +51,7 @@ struct rv_config {
 	size_t initrd_extra_len;
 	struct dev_instance dev[RV_MAX_INSTANCES];	/* in device-table order */
 	unsigned nr_dev;
+	struct rv_run run;	/* the command to run, when there is one */
 };
 
 #endif

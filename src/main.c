@@ -10,6 +10,8 @@
  * main alone calls across the layers (docs/ARCHITECTURE.md).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,13 +26,48 @@
 #include "log.h"
 #include "loop.h"
 #include "pci.h"
+#include "runner.h"
 #include "vcpu.h"
 #include "vm.h"
 
-/* main_fail: the one report of a setup failure. Before the terminal is touched. */
-static _Noreturn void main_fail(const struct rv_err *e)
+/*
+ * main_fail: the one report of a setup failure. Before the terminal is
+ * touched. A run with a command says 125 whatever the cause (runner.h).
+ */
+static _Noreturn void main_fail(const struct rv_config *cfg, const struct rv_err *e)
 {
-	diex(e->status ? e->status : RV_EXIT_FAILURE, "%s", e->msg);
+	diex(cfg->run.argc ? RUNNER_EXIT_FAILED : e->status ? e->status : RV_EXIT_FAILURE, "%s",
+	    e->msg);
+}
+
+/* main_wants_command: argv has "--": its errors too are the command mode's (125). */
+static bool main_wants_command(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--"))
+			return true;
+	return false;
+}
+
+/*
+ * main_console_fds: the guest console's fds. Without a command, the
+ * terminal; with one, stdin and stdout are the command's, so the console
+ * reads nothing and writes to --console FILE or nowhere.
+ */
+static int main_console_fds(const struct rv_config *cfg, int fds[2], struct rv_err *err)
+{
+	if (!cfg->run.argc) {
+		fds[0] = STDIN_FILENO;
+		fds[1] = STDOUT_FILENO;
+		return 0;
+	}
+	fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	fds[1] = cfg->run.console ? open(cfg->run.console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644) : open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (fds[0] < 0 || fds[1] < 0)
+		return rv_fail(err, RUNNER_EXIT_FAILED, errno, "cannot open %s",
+		    fds[1] < 0 && cfg->run.console ? cfg->run.console : "/dev/null");
+	return 0;
 }
 
 /* main_check_host_memory: -m may not exceed the host's physical memory (HOSTILE.md H7). */
@@ -53,7 +90,8 @@ static int main_check(struct vm *vm, struct rv_config *cfg, struct rv_err *err)
 {
 	int r = main_check_host_memory(cfg, err);
 
-	if (r || (r = arch_boot_check(vm, cfg, err)))
+	/* The command mode's own initramfs and root disk come first: the checks below see them. */
+	if (r || (r = runner_boot_prepare(cfg, err)) || (r = arch_boot_check(vm, cfg, err)))
 		return r;
 	r = devinst_check(cfg, err->msg, sizeof(err->msg));
 	if (r)
@@ -63,9 +101,9 @@ static int main_check(struct vm *vm, struct rv_config *cfg, struct rv_err *err)
 
 /* main_setup: the VM, its services and devices, the boot image, the vCPUs, in that order. */
 static int main_setup(struct vm *vm, struct rv_config *cfg, struct loop *loop,
-    struct console *console, struct rv_err *err)
+    struct console *console, struct runner *runner, struct rv_err *err)
 {
-	int r;
+	int fds[2], r;
 
 	/* Before any thread exists, so every thread inherits the mask. */
 	r = loop_block_signals();
@@ -78,13 +116,18 @@ static int main_setup(struct vm *vm, struct rv_config *cfg, struct loop *loop,
 		return err->status = RV_EXIT_FAILURE, r;
 	vm->loop = loop;
 	loop_set_handoff(loop, vcpu_handle_exit, vm);
-	console_init(console, loop, STDIN_FILENO, STDOUT_FILENO);
+	r = main_console_fds(cfg, fds, err);
+	if (r)
+		return r;
+	console_init(console, loop, fds[0], fds[1]);
 	vm->console = console;
 	if ((r = pci_init(vm, err)) || (r = arch_pci_init(vm, vm->pci, err)))
 		return r;
 	r = devinst_create(vm, cfg, err->msg, sizeof(err->msg));
 	if (r)
 		return err->status = RV_EXIT_FAILURE, r;
+	if (cfg->run.argc && (r = runner_start(runner, vm, err)))
+		return r;
 	if ((r = arch_boot_load(vm, cfg, err)) || (r = vcpu_create_all(vm, err)))
 		return r;
 	return vcpu_start_all(vm, err);
@@ -115,6 +158,7 @@ int main(int argc, char **argv)
 {
 	struct rv_config cfg;
 	struct console console;
+	struct runner *runner = NULL;
 	struct loop loop;
 	struct vm vm;
 	struct rv_err err = { 0 };
@@ -124,31 +168,39 @@ int main(int argc, char **argv)
 	case CLI_EXIT_OK:
 		return 0;
 	case CLI_ERROR:
-		diex(RV_EXIT_USAGE, "%s", err.msg);
+		diex(main_wants_command(argc, argv) ? RUNNER_EXIT_FAILED : RV_EXIT_USAGE, "%s",
+		    err.msg);
 	case CLI_RUN:
 		break;
 	}
+	/* The session's buffers (a few frames) live on the heap, not main's stack. */
+	if (cfg.run.argc && !(runner = calloc(1, sizeof(*runner))))
+		diex(RUNNER_EXIT_FAILED, "out of memory");
 	memset(&vm, 0, sizeof(vm));
 	memset(&loop, 0, sizeof(loop));
 	vm.kvm_fd = vm.vm_fd = loop.sig_fd = -1;
 	if (main_check(&vm, &cfg, &err))
-		main_fail(&err);
+		main_fail(&cfg, &err);
 	if (cfg.check_only) {
 		arch_boot_fini(&vm);
+		runner_boot_free(&cfg);
 		devinst_free(&cfg);
+		free(runner);
 		return 0;
 	}
-	if (main_setup(&vm, &cfg, &loop, &console, &err))
-		main_fail(&err);
+	if (main_setup(&vm, &cfg, &loop, &console, runner, &err))
+		main_fail(&cfg, &err);
 	status = main_run(&loop, &console);
 
 	/* Orderly shutdown: vCPUs out of KVM_RUN, guest output flushed, terminal back. */
 	vcpu_stop_all(&vm);
 	console_fini(&console);
 	vcpu_destroy_all(&vm);
+	if (runner)
+		status = runner_finish(runner, status);
 	/* Rule 10: a broken promise to the guest (a disk's final flush) never exits 0. */
 	if (devinst_destroy(&vm, &cfg))
-		status = RV_EXIT_FAILURE;
+		status = runner ? RUNNER_EXIT_FAILED : RV_EXIT_FAILURE;
 	if (vm.pci)
 		arch_pci_fini(&vm, vm.pci);
 	pci_fini(&vm);
@@ -156,6 +208,8 @@ int main(int argc, char **argv)
 	vm_destroy(&vm);
 	loop_fini(&loop);
 	arch_boot_fini(&vm);
+	runner_boot_free(&cfg);
 	devinst_free(&cfg);
+	free(runner);
 	return status;
 }

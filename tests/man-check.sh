@@ -39,8 +39,8 @@ fi
 
 # Sub-options of -d and -n (NAME=) and exit statuses: --help's summary and
 # the man page name the same ones.
-"$RINGVM" --help | grep -o '[a-z_0-9]*=' | sort -u > "$W/help-sub"
-grep -o 'Cm [a-z_0-9]*=' "$MAN" | sed 's/^Cm //' | sort -u > "$W/man-sub"
+"$RINGVM" --help | grep -o '[a-z_0-9][a-z_0-9]*=' | sort -u > "$W/help-sub"
+grep -o 'Cm [a-z_0-9][a-z_0-9]*=' "$MAN" | sed 's/^Cm //' | sort -u > "$W/man-sub"
 if cmp -s "$W/help-sub" "$W/man-sub"; then
 	echo "ok - man page and --help list the same $(wc -l < "$W/help-sub") sub-options"
 else

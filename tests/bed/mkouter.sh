@@ -10,7 +10,7 @@ out=$1
 shift
 qemu=no
 if [ "${1:-}" = --qemu ]; then qemu=yes; shift; fi
-bed_need "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$TOP/ringvm" "$BUILD/netflood" \
+bed_need "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$TOP/ringvm" "$TOP/ringvm-init" "$BUILD/netflood" \
     "$TOP/obj/tiny/tiny.bzImage" "/boot/initrd.img-$KVER"
 root=$BUILD/outer-root.$$
 rm -rf "$root"
@@ -25,7 +25,21 @@ cp "$TOP/tests/bed/outer-init" "$root/init"
 chmod 755 "$root/init"
 cp "$TOP/tests/bed/caselib.sh" "$TOP/tests/bed/run-cases.sh" "$root/bed/"
 cp "$TOP"/tests/bed/cases/*.sh "$root/bed/cases/"
-cp "$TOP/ringvm" "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$BUILD/guest.stamp" "$root/rv/"
+cp "$TOP/ringvm" "$TOP/ringvm-init" "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$BUILD/guest.stamp" \
+    "$root/rv/"
+# The command mode (tests/bed/cases/run.sh) packs the guest kernel's modules
+# that ringvm-init loads, from /lib/modules/$KVER as on a Debian host: the
+# module files (with what they depend on) and the two indexes ringvm reads.
+gmods=$root/lib/modules/$KVER
+mkdir -p "$gmods"
+cp "/lib/modules/$KVER/modules.dep" "/lib/modules/$KVER/modules.builtin" "$gmods/"
+for m in virtio_pci vmw_vsock_virtio_transport virtio_blk virtio_net virtio_rng overlay ext4 \
+    squashfs erofs crc32c_generic pvpanic_mmio; do
+	modprobe -S "$KVER" --show-depends "$m" 2>/dev/null | sed -n 's/^insmod \([^ ]*\).*/\1/p'
+done | sort -u | while read -r f; do
+	mkdir -p "$root$(dirname "$f")"
+	cp "$f" "$root$f"
+done
 cp "$BUILD/netflood" "$root/bed/"
 cp "$TOP"/tests/host/*.sh "$root/bed/host/"
 cp "$TOP"/obj/tiny/*.bzImage "$root/rv/tiny/"

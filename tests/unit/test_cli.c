@@ -23,6 +23,7 @@
 #include "log.h"
 #include "virtio_blk.h"
 #include "virtio_net.h"
+#include "virtio_vsock.h"
 #include "vm.h"
 #include "unit.h"
 
@@ -111,6 +112,25 @@ static void test_sizes(void)
 		snprintf(name, sizeof(name), "size '%s' -> %s", t[i].s,
 		    t[i].ret == 0 ? "bytes" : t[i].ret == -EINVAL ? "EINVAL" : "ERANGE");
 		UNIT_OK(&u, r == t[i].ret && (r || bytes == t[i].bytes), name);
+	}
+}
+
+static void test_durations(void)
+{
+	static const struct { const char *s; int ret; uint64_t ms; } t[] = {
+		{ "10", 0, 10000 }, { "2.5s", 0, 2500 }, { "500ms", 0, 500 }, { "3m", 0, 180000 },
+		{ "1h", 0, 3600000 }, { "0.001", 0, 1 }, { "720h", 0, 720ull * 3600000 },
+		{ "721h", -ERANGE, 0 }, { "99999999999999999999", -ERANGE, 0 }, { "", -EINVAL, 0 },
+		{ "s", -EINVAL, 0 }, { "-1", -EINVAL, 0 }, { "1d", -EINVAL, 0 }, { "1 s", -EINVAL, 0 },
+	};
+	char name[64];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint64_t ms = 0;
+		int r = cli_parse_duration(t[i].s, &ms);
+
+		snprintf(name, sizeof(name), "duration '%s'", t[i].s);
+		UNIT_OK(&u, r == t[i].ret && (r || ms == t[i].ms), name);
 	}
 }
 
@@ -211,9 +231,33 @@ static void test_bad(void)
 	UNIT_OK(&u, error_is(parse("-m", "1G", "-c", "2", NULL),
 	    "no kernel given: use -k FILE (see ringvm --help)"), "missing -k");
 	UNIT_OK(&u, error_is(parse("-k", "k", "extra", NULL),
-	    "unexpected argument 'extra' (see ringvm --help)"), "stray argument");
-	UNIT_OK(&u, error_is(parse("-k", "k", "--", "-m", NULL),
-	    "unexpected argument '-m' (see ringvm --help)"), "argument after --");
+	    "unexpected argument 'extra' (a command goes after --; see ringvm --help)"),
+	    "stray argument");
+	/* After "--", everything is the command's, options included. */
+	UNIT_OK(&u, parse("-k", "k", "--", "-m", "x", NULL) == CLI_RUN && cfg.run.argc == 2 &&
+	    !strcmp(cfg.run.argv[0], "-m") && !strcmp(cfg.run.argv[1], "x") && cfg.mem_size ==
+	    RV_MEM_DEFAULT, "-- COMMAND: the words after -- are the command, even -m");
+	UNIT_OK(&u, error_is(parse("-k", "k", "--", NULL), "no command after --"), "-- alone");
+	UNIT_OK(&u, parse("-k", "k", NULL) == CLI_RUN && cfg.run.argc == 0, "no --: console mode");
+	UNIT_OK(&u, parse("-k", "k", "-e", "A=1", "--env=B=2", "-w", "/tmp", "--timeout", "2.5s",
+	    "--output-limit", "64K", "--result", "r.json", "--console", "c.log", "--root", "r.img",
+	    "--modules", "/m", "--", "true", NULL) == CLI_RUN && cfg.run.nr_env == 2 &&
+	    !strcmp(cfg.run.env[1], "B=2") && !strcmp(cfg.run.workdir, "/tmp") &&
+	    cfg.run.timeout_ms == 2500 && cfg.run.output_limit == 65536 &&
+	    !strcmp(cfg.run.result, "r.json") && !strcmp(cfg.run.console, "c.log") &&
+	    !strcmp(cfg.run.root, "r.img") && !strcmp(cfg.run.modules, "/m"),
+	    "command mode options: -e (repeated), -w, --timeout, --output-limit, --result, "
+	    "--console, --root, --modules");
+	UNIT_OK(&u, error_is(parse("-k", "k", "--timeout", "5", NULL),
+	    "option --timeout needs a command after -- (see ringvm --help)"),
+	    "a command mode option without a command");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-e", "NOEQUALS", "--", "true", NULL),
+	    "environment 'NOEQUALS' is not NAME=VALUE"), "-e without =");
+	UNIT_OK(&u, error_is(parse("-k", "k", "--timeout", "0", "--", "true", NULL),
+	    "timeout '0' is not a time (use e.g. 10, 2.5s, 3m or 1h, at most 30 days)"),
+	    "--timeout 0");
+	UNIT_OK(&u, error_is(parse("-k", "k", "--output-limit", "lots", "--", "true", NULL),
+	    "output limit 'lots' is not a size (use e.g. 64K or 10M)"), "--output-limit lots");
 	/* -n specs are kept as given (the virtio-net device parses them), up to 4. */
 	UNIT_OK(&u, parse("-k", "k", "-n", "user", "--net=tap,ifname=t0", NULL) == CLI_RUN &&
 	    nr_of(&vnet_ops) == 2 && !strcmp(spec_of(&vnet_ops, 0), "user") &&
@@ -223,7 +267,8 @@ static void test_bad(void)
 	    NULL), "more than 4 network devices"), "a fifth -n is refused");
 	/* --vsock: one spec, kept as given (the vsock device parses it). */
 	UNIT_OK(&u, parse("-k", "k", "--vsock", "path=/tmp/v.sock,cid=5", NULL) == CLI_RUN &&
-	    !strcmp(cfg.vsock, "path=/tmp/v.sock,cid=5"), "--vsock keeps its spec");
+	    nr_of(&vsock_ops) == 1 && !strcmp(spec_of(&vsock_ops, 0), "path=/tmp/v.sock,cid=5"),
+	    "--vsock keeps its spec");
 	UNIT_OK(&u, error_is(parse("-k", "k", "--vsock=cid=3", "--vsock", "cid=4", NULL),
 	    "option --vsock given twice"), "--vsock twice is refused");
 
@@ -703,6 +748,7 @@ static void test_table(void)
 int main(void)
 {
 	test_table();
+	test_durations();
 	test_sizes();
 	test_good();
 	test_bad();
