@@ -15,18 +15,21 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/reboot.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "init.h"
 
 #define INIT_MODULES_LIST "/ringvm/modules"
-#define INIT_CONNECT_MS 5000		/* how long to wait for ringvm's vsock */
+#define INIT_CONNECT_MS 60000		/* how long to wait for ringvm's vsock (a loaded host is slow) */
+#define INIT_LINGER_MS 5000		/* how long the last frame may take to reach ringvm */
 
 /* What the PID 1 path learned before the session, for init_prepare_guest. */
 struct init_boot {
@@ -68,6 +71,22 @@ static int init_prepare_guest(void *ctx, const struct agent_exec *e, char *err,
 	return 0;
 }
 
+/*
+ * init_linger: after EXIT or ERROR, wait (at most `ms`) for ringvm to close
+ * the connection before powering off. Powering off at once can lose the
+ * last frame: the guest's vsock may still hold it when the machine stops,
+ * and ringvm would see the session end without a status.
+ */
+static void init_linger(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char buf[256];
+
+	shutdown(fd, SHUT_WR);
+	while (poll(&p, 1, ms) > 0 && read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
 /* init_pid1: the whole life of the guest's init. */
 __attribute__((noreturn))
 static void init_pid1(int sigfd)
@@ -93,6 +112,7 @@ static void init_pid1(int sigfd)
 		init_poweroff();
 	}
 	init_session_run(fd, sigfd, &prep);
+	init_linger(fd, INIT_LINGER_MS);
 	close(fd);
 	init_poweroff();
 }

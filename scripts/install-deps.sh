@@ -10,7 +10,7 @@ set -eu
 BUILD_PKGS="gcc make pkg-config binutils linux-libc-dev libev-dev libslirp-dev
 libglib2.0-dev libfdt-dev liburing-dev"
 # cpio: test_cpio reads ringvm's archives back with it.
-TEST_PKGS="mandoc clang libclang-rt-dev bsdutils procps cpio"
+TEST_PKGS="mandoc clang libclang-rt-dev bsdutils procps cpio jq"
 # initramfs-tools makes /boot/initrd.img for the README's Debian example; iproute2
 # gives the man page's TAP example its `ip tuntap`.
 BED_PKGS="linux-image-amd64 initramfs-tools busybox-static kmod qemu-system-x86 lz4 xz-utils

@@ -3,7 +3,7 @@
  * signals to it, and the stop request. Owns the exit status of the run.
  *
  * Exported (contracts in loop.h): loop_block_signals, loop_init,
- * loop_set_handoff, loop_run, loop_stop, loop_fini.
+ * loop_set_handoff, loop_set_winch, loop_run, loop_stop, loop_fini.
  */
 #include <errno.h>
 #include <signal.h>
@@ -24,6 +24,7 @@ static void loop_sigset(sigset_t *set, bool with_kick)
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGQUIT);
 	sigaddset(set, SIG_LOOP_HANDOFF);
+	sigaddset(set, SIGWINCH);
 	if (with_kick)
 		sigaddset(set, SIG_LOOP_KICK);
 }
@@ -74,6 +75,11 @@ static void loop_on_signal(struct ev_loop *ev, ev_io *w, int revents)
 				loop->handoff(loop->handoff_ctx, (unsigned)si[i].ssi_int);
 			continue;
 		}
+		if ((int)si[i].ssi_signo == SIGWINCH) {
+			if (loop->winch)
+				loop->winch(loop->winch_ctx);
+			continue;
+		}
 		/* Host signals stop the VM in order; status 128 + signal, as a shell reports. */
 		loop_stop(loop, RV_EXIT_SIGNAL + (int)si[i].ssi_signo);
 	}
@@ -108,6 +114,12 @@ void loop_set_handoff(struct loop *loop, loop_handoff_fn *fn, void *ctx)
 {
 	loop->handoff = fn;
 	loop->handoff_ctx = ctx;
+}
+
+void loop_set_winch(struct loop *loop, loop_winch_fn *fn, void *ctx)
+{
+	loop->winch = fn;
+	loop->winch_ctx = ctx;
 }
 
 int loop_run(struct loop *loop)

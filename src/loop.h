@@ -5,7 +5,8 @@
  * Signals arrive through a signalfd watched like any other fd: the vCPU
  * hand-off (SIG_LOOP_HANDOFF, payload: the vCPU index), delivered to the
  * hand-off callback the vCPU code installs, and the host's SIGINT, SIGTERM,
- * SIGHUP and SIGQUIT, which stop the VM in order with 128 + the signal.
+ * SIGHUP and SIGQUIT, which stop the VM in order with 128 + the signal,
+ * and SIGWINCH, passed to the command mode's terminal (loop_set_winch).
  * The loop knows nothing of VMs or vCPUs: it is at the bottom of the core's
  * layering (docs/ARCHITECTURE.md), and everyone above may call loop_stop.
  */
@@ -26,12 +27,17 @@
 /* handoff: emulate the pending exit of vCPU `idx` (unchecked signal payload). */
 typedef void loop_handoff_fn(void *ctx, unsigned idx);
 
+/* winch: the terminal's size changed (SIGWINCH). */
+typedef void loop_winch_fn(void *ctx);
+
 struct loop {
 	struct ev_loop *ev;
 	int sig_fd;		/* signalfd for the signals listed above */
 	ev_io sig_watcher;
 	loop_handoff_fn *handoff;
 	void *handoff_ctx;
+	loop_winch_fn *winch;
+	void *winch_ctx;
 	bool stopping;		/* loop_stop was called */
 	int exit_status;	/* what the first loop_stop asked for */
 };
@@ -52,6 +58,9 @@ int loop_init(struct loop *loop, char *err, size_t errlen);
 
 /* loop_set_handoff: route vCPU hand-offs to `fn(ctx, idx)`. Before loop_run. */
 void loop_set_handoff(struct loop *loop, loop_handoff_fn *fn, void *ctx);
+
+/* loop_set_winch: call `fn(ctx)` on SIGWINCH (otherwise it is read and ignored). */
+void loop_set_winch(struct loop *loop, loop_winch_fn *fn, void *ctx);
 
 /* loop_run: run until loop_stop(). Returns 0, or -errno if the loop itself failed. */
 int loop_run(struct loop *loop);

@@ -143,6 +143,23 @@ static int runner_send(struct runner *r, const uint8_t *frame, size_t len)
 	return 0;
 }
 
+/*
+ * runner_raw: put the terminal on stdin in raw mode, as ssh does: every key
+ * (Ctrl-C included) goes to the command's pty, whose line discipline
+ * answers it. runner_finish restores it.
+ */
+static void runner_raw(struct runner *r)
+{
+	struct termios raw;
+
+	if (tcgetattr(STDIN_FILENO, &r->termios) < 0)
+		return;
+	raw = r->termios;
+	cfmakeraw(&raw);
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0)
+		r->saved_termios = true;
+}
+
 /* runner_exec: the EXEC request: the command, its environment and directory, its network. */
 static void runner_exec(struct runner *r)
 {
@@ -152,8 +169,18 @@ static void runner_exec(struct runner *r)
 		.envc = run->nr_env, .envp = run->env,
 		.hostname = "ringvm", .cwd = run->workdir ? run->workdir : "",
 	};
+	struct winsize ws;
 	ssize_t n;
 
+	/* A terminal on stdin: the command gets a pty of the same size, raw bytes both ways. */
+	if (r->tty) {
+		runner_raw(r);
+		e.flags |= AGENT_EXEC_TTY;
+		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
+			e.rows = ws.ws_row;
+			e.cols = ws.ws_col;
+		}
+	}
 	/* The user network's fixed addresses, so the command needs no DHCP wait. */
 	for (unsigned i = 0; i < r->cfg->nr_dev; i++) {
 		const struct dev_instance *d = &r->cfg->dev[i];
@@ -331,6 +358,20 @@ static void runner_on_stdin(struct ev_loop *ev, ev_io *w, int revents)
 		runner_send(r, r->frame, (size_t)n);
 }
 
+/* runner_winch: the terminal was resized: tell the command's pty. */
+static void runner_winch(void *ctx)
+{
+	struct runner *r = ctx;
+	struct winsize ws;
+	ssize_t n;
+
+	if (!r->tty || !r->exec_sent || r->ended || ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0)
+		return;
+	n = agent_encode_winch(r->frame, sizeof(r->frame), ws.ws_row, ws.ws_col);
+	if (n > 0)
+		runner_send(r, r->frame, (size_t)n);
+}
+
 static void runner_on_timeout(struct ev_loop *ev, ev_timer *w, int revents)
 {
 	struct runner *r = w->data;
@@ -401,6 +442,10 @@ int runner_start(struct runner *r, struct vm *vm, struct rv_err *err)
 		ev_io_init(&o->watcher, runner_on_out, o->fd.io, EV_WRITE);
 		o->watcher.data = r;
 	}
+	/* Raw mode waits for the agent (runner_exec): no setup failure can leave it behind. */
+	r->tty = isatty(STDIN_FILENO);
+	if (r->tty)
+		loop_set_winch(r->loop, runner_winch, r);
 	ev_timer_init(&r->timeout, runner_on_timeout, (double)r->cfg->run.timeout_ms / 1000, 0);
 	r->timeout.data = r;
 	if (r->cfg->run.timeout_ms)
@@ -452,6 +497,10 @@ int runner_finish(struct runner *r, int loop_status)
 	if (r->status < 0)
 		runner_failure(r, loop_status);
 	runner_drain(r);
+	/* The terminal back before any line of ringvm's own. */
+	if (r->saved_termios)
+		tcsetattr(STDIN_FILENO, TCSADRAIN, &r->termios);
+	r->saved_termios = false;
 	if (r->cause[0])
 		log_warnx("%s", r->cause);
 	if (r->cfg->run.result && runner_result_write(r, r->cfg->run.result) < 0)

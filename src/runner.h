@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <termios.h>
 
 #include <ev.h>
 
@@ -66,6 +67,9 @@ struct runner {
 	bool in_eof, eof_sent;
 	struct runner_out out[RUNNER_OUT_STREAMS];
 	ev_timer timeout;
+	bool tty;			/* stdin is a terminal: the command gets a pty */
+	bool saved_termios;
+	struct termios termios;		/* the terminal's settings, restored by runner_finish */
 	bool hello, exec_sent, ended, truncated, timed_out;
 	int status;			/* the run's status once decided, else -1 */
 	int signal;			/* the signal that killed the command, or 0 */

@@ -30,6 +30,8 @@ for m in drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko \
 done
 # The raw TCP endpoint of the reassembly test, static like busybox.
 ${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$root/bin/tcpooo" "$TOP/tests/guest/tcpooo.c"
+# The guest's end of the vsock stream tests (tests/bed/cases/vsock.sh).
+${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$root/bin/vsockio" "$TOP/tests/guest/vsockio.c"
 cp "$TOP/tests/guest/init" "$root/init"
 chmod 755 "$root/init"
 cp "$TOP"/tests/guest/*.sh "$TOP"/tests/guest/*.script "$root/tests/"
@@ -40,5 +42,8 @@ echo "$stamp" > "$root/etc/rv-stamp"
 echo "$stamp" > "$BUILD/guest.stamp"
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -9 > "$BUILD/guest.cpio.gz.tmp"
 mv "$BUILD/guest.cpio.gz.tmp" "$BUILD/guest.cpio.gz"
+# The same tree as an ext4 image, for the command mode's --root (tests/bed/cases/run.sh).
+rm -f "$BUILD/root.ext4"
+"$(command -v mkfs.ext4 || echo /sbin/mkfs.ext4)" -q -F -L rvroot -d "$root" "$BUILD/root.ext4" 24M
 cp "$KERNEL_SRC" "$BUILD/vmlinuz"
 echo "bed: guest kernel $KVER and initramfs built in $BUILD"

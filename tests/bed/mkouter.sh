@@ -11,6 +11,7 @@ shift
 qemu=no
 if [ "${1:-}" = --qemu ]; then qemu=yes; shift; fi
 bed_need "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$TOP/ringvm" "$TOP/ringvm-init" "$BUILD/netflood" \
+    "$BUILD/udsio" "$BUILD/root.ext4" \
     "$TOP/obj/tiny/tiny.bzImage" "/boot/initrd.img-$KVER"
 root=$BUILD/outer-root.$$
 rm -rf "$root"
@@ -26,7 +27,7 @@ chmod 755 "$root/init"
 cp "$TOP/tests/bed/caselib.sh" "$TOP/tests/bed/run-cases.sh" "$root/bed/"
 cp "$TOP"/tests/bed/cases/*.sh "$root/bed/cases/"
 cp "$TOP/ringvm" "$TOP/ringvm-init" "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$BUILD/guest.stamp" \
-    "$root/rv/"
+    "$BUILD/root.ext4" "$root/rv/"
 # The command mode (tests/bed/cases/run.sh) packs the guest kernel's modules
 # that ringvm-init loads, from /lib/modules/$KVER as on a Debian host: the
 # module files (with what they depend on) and the two indexes ringvm reads.
@@ -40,7 +41,7 @@ done | sort -u | while read -r f; do
 	mkdir -p "$root$(dirname "$f")"
 	cp "$f" "$root$f"
 done
-cp "$BUILD/netflood" "$root/bed/"
+cp "$BUILD/netflood" "$BUILD/udsio" "$root/bed/"
 cp "$TOP"/tests/host/*.sh "$root/bed/host/"
 cp "$TOP"/obj/tiny/*.bzImage "$root/rv/tiny/"
 # The README's and man page's examples (tests/bed/cases/examples.sh), and

@@ -20,6 +20,9 @@ if [ -n "${RVBED_OUTER:-}" ]; then
 	trap 'kill $heartbeat 2>/dev/null' EXIT
 fi
 for group; do
+	# GROUP:REGEX runs only the cases of GROUP whose names match REGEX.
+	only=
+	case $group in *:*) only=${group#*:}; group=${group%%:*} ;; esac
 	if [ "$group" = host ]; then
 		"${HOSTTESTS:-$here/host}/badinput.sh" "$RINGVM" "${TINY:-/rv/tiny}" "$WORK/badinput"
 		"${HOSTTESTS:-$here/host}/tiny.sh" "$RINGVM" "${TINY:-/rv/tiny}" "$WORK/tiny"
@@ -28,6 +31,7 @@ for group; do
 	[ -f "$here/cases/$group.sh" ] || { echo "not ok - $group: no such case group"; continue; }
 	. "$here/cases/$group.sh"
 	for t in $(sed -n 's/^\(t_[a-z0-9_]*\)().*/\1/p' "$here/cases/$group.sh"); do
+		[ -z "$only" ] || echo "${t#t_}" | grep -Eq -- "$only" || continue
 		case_fail=
 		out=$WORK/$group.$t.out
 		: > "$out"

@@ -18,6 +18,7 @@ if [ "$mode" = direct ]; then
 	"$TOP/tests/docex.sh" "$TOP/README.md" "$TOP/man/ringvm.1" > "$BUILD/examples.txt"
 	RINGVM=$TOP/ringvm KERNEL=$BUILD/vmlinuz INITRD=$BUILD/guest.cpio.gz \
 	    STAMP=$(cat "$BUILD/guest.stamp") WORK=$BUILD/work NETFLOOD=$BUILD/netflood \
+	    UDSIO=$BUILD/udsio ROOTIMG=$BUILD/root.ext4 \
 	    TINY=$TOP/obj/tiny HOSTTESTS=$TOP/tests/host EXAMPLES=$BUILD/examples.txt \
 	    "$TOP/tests/bed/run-cases.sh" "$@"
 	exit 0
@@ -32,7 +33,7 @@ jobs=${RV_BED_JOBS:-$((cores < 2 ? cores : 2))}
 # outer_run LOG GROUPS(comma-separated): one outer VM; prints its case lines.
 outer_run() {
 	"$BUILD/watchdog" 120 2400 qemu-system-x86_64 -M q35 -accel tcg,thread=multi \
-	    -smp 1 -cpu EPYC,+svm,+npt -m 2048 -nodefaults -no-user-config \
+	    -smp "${RV_BED_SMP:-1}" -cpu EPYC,+svm,+npt -m 2048 -nodefaults -no-user-config \
 	    -nographic -serial stdio -no-reboot -kernel "$KERNEL_SRC" -initrd "$outer" \
 	    -append "console=ttyS0 quiet panic=-1 tsc=reliable softlockup_panic=1 rvbed.cases=$2" \
 	    > "$1" 2>&1

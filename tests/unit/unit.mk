@@ -46,3 +46,8 @@ obj/tests/test_irq: obj/tests/unit/test_irq.o obj/src/irq.o obj/src/arch/x86/mac
 # test_log: guest-fault logging: episodes and the rate limit.
 UNIT_BIN += obj/tests/test_log
 obj/tests/test_log: obj/tests/unit/test_log.o $(UNIT_COMMON)
+
+# --result's JSON writer, read back by jq.
+UNIT_BIN += obj/tests/test_runner_result
+obj/tests/test_runner_result: obj/tests/unit/test_runner_result.o obj/src/runner_result.o \
+	$(UNIT_COMMON)

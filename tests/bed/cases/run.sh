@@ -105,14 +105,63 @@ t_user_net() {
 	expect_line "$1" '^nameserver 10\.0\.2\.3'
 }
 
-# Eight runs at once, each with its own token: no run sees another's.
+# Eight runs at once (128 MiB each: the outer VM has 2 GiB), each with its
+# own token: no run sees another's, and each command outlives the others'
+# boots (it sleeps 5 s), so all eight really overlap. Waits for the runs'
+# own pids: a bare `wait` would also wait for run-cases.sh's heartbeat.
 t_parallel_8() {
+	pids=
 	for i in 1 2 3 4 5 6 7 8; do
-		( cmd "$1.$i" "$1.$i.err" -- echo "token-$i"; echo "$rv_status" > "$1.$i.st" ) &
+		( cmd "$1.$i" "$1.$i.err" -m 128M -- sh -c "sleep 5; echo token-$i"
+		    echo "$rv_status" > "$1.$i.st" ) &
+		pids="$pids $!"
 	done
-	wait
+	wait $pids
 	for i in 1 2 3 4 5 6 7 8; do
-		[ "$(cat "$1.$i.st")" = 0 ] || fail "run $i: status $(cat "$1.$i.st")"
+		[ "$(cat "$1.$i.st")" = 0 ] || fail "run $i: status $(cat "$1.$i.st"): $(head -c 200 "$1.$i.err")"
 		printf 'token-%s\n' "$i" | cmp -s - "$1.$i" || fail "run $i printed '$(cat "$1.$i")'"
 	done
+}
+
+# A terminal on stdin (script(1) gives one): the command gets a pty of the
+# terminal's size, and the terminal's settings come back afterwards.
+t_pty() {
+	script -qec "stty rows 33 cols 101; stty -g > $1.before; \
+	    $RINGVM -k $KERNEL -- sh -c 'tty; stty size'; echo rv=\$?; stty -g > $1.after" \
+	    /dev/null > "$1" 2>&1 < /dev/null
+	crlf "$1"
+	# script(1) shows the byte it types at its stdin's end of file as "^@" first.
+	expect_line "$1" '^(\^@)?/dev/pts/[0-9]+$'
+	expect_line "$1" '^33 101$'
+	expect_line "$1" '^rv=0$'
+	cmp -s "$1.before" "$1.after" || fail "terminal settings changed: $(cat "$1.before") -> $(cat "$1.after")"
+}
+
+# --root IMAGE: the command's root is the image, read-only under a tmpfs
+# overlay; the guest writes over it freely and the image never changes.
+t_root_image_unchanged() {
+	cp "$ROOTIMG" "$1.img"
+	before=$(md5sum < "$1.img")
+	# The image holds busybox without its links: the command makes them (in the overlay).
+	cmd "$1" "$1.err" --root "$1.img" -- /bin/busybox sh -c \
+	    '/bin/busybox --install -s /bin && test -x /bin/tcpooo && echo root-is-the-image; \
+	    echo new > /bin/busybox-was-here; rm -f /init; echo overwritten > /tests/hello.sh; \
+	    cat /bin/busybox-was-here; sync'
+	expect_status 0
+	expect_line "$1" '^root-is-the-image$'
+	expect_line "$1" '^new$'
+	[ "$(md5sum < "$1.img")" = "$before" ] || fail "the root image changed"
+	rm -f "$1.img"
+}
+
+t_result_limit_console() {
+	cmd "$1" "$1.err" --result "$1.json" --console "$1.con" -- sh -c 'echo hi; exit 7'
+	expect_status 7
+	grep -q '"status": 7,' "$1.json" && grep -q '"stdout_bytes": 3,' "$1.json" &&
+	    grep -q '"cause": null' "$1.json" || fail "--result: $(cat "$1.json")"
+	grep -q 'Linux version' "$1.con" || fail "--console has no kernel messages"
+	cmd "$1" "$1.err" --output-limit 1K -- sh -c 'head -c 100000 /dev/zero; echo late >&2'
+	expect_status 153
+	[ "$(wc -c < "$1")" = 1024 ] || fail "--output-limit 1K let $(wc -c < "$1") bytes through"
+	expect_line "$1.err" 'output-limit'
 }
