@@ -131,6 +131,24 @@ bad net_bad_mac 2 "mac 'zz' is not a unicast address" -k "$K" -n user,mac=zz
 bad net_bad_backend 2 "unknown backend 'vde'" -k "$K" -n vde
 bad check_bad_disk 3 "disk 'nope' cannot be opened: No such file or directory" --check -k "$K" -d nope
 
+# The command mode: every failure of ringvm's own is 125, with the cause.
+bad run_no_command 125 "no command after --" -k "$K" --
+bad run_bad_timeout 125 "timeout 'soon' is not a time" -k "$K" --timeout soon -- true
+bad run_option_needs_command 2 "option --timeout needs a command after --" -k "$K" --timeout 5
+bad run_no_kernel_version 125 "kernel '$K' has no kernel version string" --check -k "$K" -- true
+bad run_no_modules 125 "module directory $W/nope: No such file or directory" --check -k "$K" \
+    --modules "$W/nope" -- true
+bad run_root_not_fs 125 "root image 'random.bin' is not ext4, squashfs or erofs" --check -k "$K" \
+    --root random.bin -- true
+bad run_root_missing 125 "root image 'nope.img': No such file or directory" --check -k "$K" \
+    --root nope.img -- true
+# A module tree whose kernel has virtio-pci and vsock built in gets past the modules.
+mkdir -p mods
+: > mods/modules.dep
+printf 'kernel/drivers/virtio/virtio_pci.ko\nkernel/net/vmw_vsock/vmw_vsock_virtio_transport.ko\n' \
+    > mods/modules.builtin
+bad run_bad_disk 125 "disk 'nope' cannot be opened" --check -k "$K" --modules mods -d nope -- true
+
 # --check: a good command line exits 0 and prints nothing, opening no KVM.
 timeout -s KILL 20 "$RINGVM" --check -k "$K" -d ok.img -d ok.img,ro -n user,hostfwd=tcp::2222-:22 \
     -n tap,ifname=rv-none -n none > out 2> err < /dev/null
