@@ -14,10 +14,14 @@ mkdir -p "$WORK"
 # on a loaded machine (the UART flood, a boot) must not look like one.
 # Each case has its own timeout; the lines are not case results.
 # Only in the outer VM (RVBED_OUTER, set by outer-init): direct runs have no watchdog.
+# It ends when this shell does. Not through an EXIT trap: busybox sh runs
+# that trap when a case's ( ... ) subshell exits too, which killed the
+# heartbeat in the middle of the run.
 if [ -n "${RVBED_OUTER:-}" ]; then
-	(while sleep 30; do echo "BED-ALIVE $(cut -d' ' -f1 /proc/uptime)"; done) &
-	heartbeat=$!
-	trap 'kill $heartbeat 2>/dev/null' EXIT
+	main=$$
+	(while sleep 30 && kill -0 "$main" 2>/dev/null; do
+		echo "BED-ALIVE $(cut -d' ' -f1 /proc/uptime)"
+	done) &
 fi
 for group; do
 	# GROUP:REGEX runs only the cases of GROUP whose names match REGEX.
