@@ -70,6 +70,7 @@ static enum cli_result parse(const char *first, ...)
 	va_end(ap);
 	argv[argc] = NULL;
 	memset(err, 0, sizeof(err));
+	devinst_free(&cfg);	/* the last parse's specs: cli_parse starts from zero */
 	r = cli_parse(argc, argv, &cfg, out, err, sizeof(err));
 	fclose(out);
 	return r;
@@ -484,6 +485,7 @@ static void main_like(void *arg)
 	struct argv_box *b = arg;
 	static char e[256];
 
+	devinst_free(&cfg);	/* the parent's last parse, which this child inherited */
 	switch (cli_parse(b->argc, b->argv, &cfg, stdout, e, sizeof(e))) {
 	case CLI_ERROR:
 		diex(RV_EXIT_USAGE, "%s", e);
@@ -759,5 +761,6 @@ int main(void)
 	test_disk_files();
 	test_spec_checks();
 	test_kvm_hints();
+	devinst_free(&cfg);
 	return unit_done(&u);
 }
