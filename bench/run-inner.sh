@@ -19,7 +19,7 @@ timed() {	# timed NAME COMMAND...: one run, its wall time
 	name=$1
 	shift
 	t0=$(now_ms)
-	"$@" > /dev/null 2>&1 < /dev/null
+	timeout -s KILL 120 "$@" > /dev/null 2>&1 < /dev/null
 	st=$?
 	echo "RESULT $name $i ms=$(($(now_ms) - t0)) status=$st"
 }

@@ -31,19 +31,6 @@
 /* The largest archive ringvm builds: ringvm-init, busybox and the modules. */
 #define RUNNER_INITRAMFS_MAX (64u << 20)
 
-/*
- * Modules ringvm-init loads when the kernel has them as modules: vsock
- * (the agent's way home) and PCI virtio are required; the disks, network,
- * root file systems and their helpers are loaded when present.
- */
-static const char *const runner_mods_required[] = {
-	"virtio_pci", "vmw_vsock_virtio_transport", NULL,
-};
-static const char *const runner_mods_optional[] = {
-	"virtio_blk", "virtio_net", "virtio_rng", "overlay", "ext4", "squashfs", "erofs",
-	"crc32c_generic", "pvpanic_mmio", NULL,
-};
-
 /* runner_has: the configuration has an instance of the device whose option is `option`. */
 static bool runner_has(const struct rv_config *cfg, const char *option)
 {
@@ -51,6 +38,33 @@ static bool runner_has(const struct rv_config *cfg, const char *option)
 		if (cfg->dev[i].ops->option && !strcmp(cfg->dev[i].ops->option->name, option))
 			return true;
 	return false;
+}
+
+/*
+ * Modules ringvm-init loads when the kernel has them as modules: vsock
+ * (the agent's way home) and PCI virtio are required; pvpanic always, and
+ * the disk, network and root file system drivers only when the VM has
+ * disks, a network or a --root image, each when present. Every module
+ * costs the guest its load at every boot.
+ */
+static const char *const runner_mods_required[] = {
+	"virtio_pci", "vmw_vsock_virtio_transport", NULL,
+};
+
+/* runner_mods_optional: the optional modules this configuration needs, NULL-terminated in `m`. */
+static void runner_mods_optional(const struct rv_config *cfg, const char *m[], size_t max)
+{
+	static const char *const root[] = { "overlay", "ext4", "squashfs", "erofs", "crc32c_generic" };
+	size_t n = 0;
+
+	m[n++] = "pvpanic_mmio";
+	if (runner_has(cfg, "disk"))
+		m[n++] = "virtio_blk";
+	if (runner_has(cfg, "net"))
+		m[n++] = "virtio_net";
+	for (size_t i = 0; cfg->run.root && i < sizeof(root) / sizeof(root[0]) && n + 1 < max; i++)
+		m[n++] = root[i];
+	m[n] = NULL;
 }
 
 /* runner_find_init: $RINGVM_INIT, then ringvm-init beside ringvm, then the installed one. */
@@ -135,9 +149,11 @@ static int runner_busybox(struct cpio *c, char *err, size_t errlen)
 static int runner_modules(struct cpio *c, const struct rv_config *cfg, char *err, size_t errlen)
 {
 	char ver[KMOD_VERSION_LEN], dir[PATH_MAX], why[256];
+	const char *optional[16];
 	struct kmod_list l = { 0 };
 	int fd, r;
 
+	runner_mods_optional(cfg, optional, sizeof(optional) / sizeof(optional[0]));
 	if (cfg->run.modules) {
 		snprintf(dir, sizeof(dir), "%s", cfg->run.modules);
 	} else {
@@ -156,7 +172,7 @@ static int runner_modules(struct cpio *c, const struct rv_config *cfg, char *err
 		if (r)
 			return r;
 	}
-	r = kmod_resolve(dir, runner_mods_required, runner_mods_optional, &l, err, errlen);
+	r = kmod_resolve(dir, runner_mods_required, optional, &l, err, errlen);
 	if (!r)
 		r = kmod_pack(c, dir, &l, err, errlen);
 	kmod_list_free(&l);
