@@ -56,6 +56,7 @@ static const struct cli_core cli_core_opts[] = {
 	/* The command mode's (after "--"): */
 	{ "env", required_argument, 'e', "NAME=VAL", "the command's environment (repeatable)" },
 	{ "workdir", required_argument, 'w', "DIR", "the command's working directory" },
+	{ "user", required_argument, 'u', "UID[:GID]", "run it as this user and group (default 0:0)" },
 	{ "timeout", required_argument, CLI_OPT_TIMEOUT, "TIME", "stop it after TIME (10, 2.5s, 3m, 1h): status 124" },
 	{ "output-limit", required_argument, CLI_OPT_OUTPUT_LIMIT, "SIZE",
 	    "stop it once stdout or stderr passes SIZE: 153" },
@@ -74,7 +75,7 @@ static const struct cli_core cli_core_opts[] = {
 struct cli_state {
 	struct option opts[CLI_MAX_OPTS];
 	char shorts[2 * CLI_MAX_OPTS + 2];
-	const char *mem, *cpus, *timeout, *output_limit;
+	const char *mem, *cpus, *timeout, *output_limit, *user;
 	bool runner_opt;	/* an option only the command mode takes was given */
 	char runner_name[32];
 	struct { const struct device_ops *ops; const char *spec; } specs[CLI_MAX_SPECS];
@@ -313,6 +314,7 @@ static enum cli_result cli_run_option(struct cli_state *st, int c, int longidx,
 		run->env[run->nr_env++] = optarg;
 		return CLI_RUN;
 	case 'w': return cli_once(st, &run->workdir, c, longidx, err, errlen);
+	case 'u': return cli_once(st, &st->user, c, longidx, err, errlen);
 	case CLI_OPT_TIMEOUT: return cli_once(st, &st->timeout, c, longidx, err, errlen);
 	case CLI_OPT_OUTPUT_LIMIT: return cli_once(st, &st->output_limit, c, longidx, err, errlen);
 	case CLI_OPT_RESULT: return cli_once(st, &run->result, c, longidx, err, errlen);
@@ -320,6 +322,33 @@ static enum cli_result cli_run_option(struct cli_state *st, int c, int longidx,
 	case CLI_OPT_ROOT: return cli_once(st, &run->root, c, longidx, err, errlen);
 	default: return cli_once(st, &run->modules, c, longidx, err, errlen);
 	}
+}
+
+/* cli_user: "UID" or "UID:GID", decimal; GID defaults to UID. Returns 0 or -EINVAL. */
+static int cli_user(const char *s, uint32_t *uid, uint32_t *gid)
+{
+	unsigned long long v[2] = { 0, 0 };
+	const char *p = s;
+
+	for (int i = 0; i < 2; i++) {
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		for (; isdigit((unsigned char)*p); p++) {
+			v[i] = v[i] * 10 + (unsigned long long)(*p - '0');
+			if (v[i] >= 0xffffffffull)	/* (uid_t)-1 means "unchanged" to the kernel */
+				return -EINVAL;
+		}
+		if (i == 0 && *p != ':') {
+			v[1] = v[0];
+			break;
+		}
+		p += i == 0;
+	}
+	if (*p)
+		return -EINVAL;
+	*uid = (uint32_t)v[0];
+	*gid = (uint32_t)v[1];
+	return 0;
 }
 
 /* cli_command: the words after "--", and the values of the command mode's options. */
@@ -345,6 +374,9 @@ static enum cli_result cli_command(struct cli_state *st, int argc, char **argv,
 			return cli_err(err, errlen, "timeout '%s' is not a time (use e.g. 10, 2.5s, 3m "
 			    "or 1h, at most 30 days)", st->timeout);
 	}
+	if (st->user && cli_user(st->user, &run->uid, &run->gid))
+		return cli_err(err, errlen, "user '%s' is not UID or UID:GID (numbers below "
+		    "4294967295)", st->user);
 	if (st->output_limit) {
 		r = cli_parse_size(st->output_limit, &run->output_limit);
 		if (r || !run->output_limit)
@@ -372,7 +404,7 @@ static enum cli_result cli_option(struct cli_state *st, int c, int longidx, char
 	case CLI_OPT_CHECK:
 		cfg->check_only = true;
 		return CLI_RUN;
-	case 'e': case 'w': case CLI_OPT_TIMEOUT: case CLI_OPT_OUTPUT_LIMIT: case CLI_OPT_RESULT:
+	case 'e': case 'w': case 'u': case CLI_OPT_TIMEOUT: case CLI_OPT_OUTPUT_LIMIT: case CLI_OPT_RESULT:
 	case CLI_OPT_CONSOLE: case CLI_OPT_ROOT: case CLI_OPT_MODULES:
 		if (!st->runner_opt)
 			cli_optname(st, c, longidx, st->runner_name, sizeof(st->runner_name));

@@ -26,6 +26,7 @@ struct rv_run {
 	const char *env[RV_MAX_ENV];	/* -e NAME=VALUE, in order */
 	unsigned nr_env;
 	const char *workdir;	/* -w: the command's working directory in the guest */
+	uint32_t uid, gid;	/* -u: the command's user and group (0:0) */
 	const char *console;	/* --console FILE: the guest's console output, else dropped */
 	const char *result;	/* --result FILE: one JSON object at exit */
 	const char *root;	/* --root IMAGE: ext4, squashfs or erofs, read-only */

@@ -168,6 +168,7 @@ static void runner_exec(struct runner *r)
 		.argc = (uint32_t)run->argc, .argv = (const char *const *)run->argv,
 		.envc = run->nr_env, .envp = run->env,
 		.hostname = "ringvm", .cwd = run->workdir ? run->workdir : "",
+		.uid = run->uid, .gid = run->gid,
 	};
 	struct winsize ws;
 	ssize_t n;

@@ -252,6 +252,17 @@ static void test_bad(void)
 	UNIT_OK(&u, error_is(parse("-k", "k", "--timeout", "5", NULL),
 	    "option --timeout needs a command after -- (see ringvm --help)"),
 	    "a command mode option without a command");
+	UNIT_OK(&u, parse("-k", "k", "-u", "1000", "--", "id", NULL) == CLI_RUN &&
+	    cfg.run.uid == 1000 && cfg.run.gid == 1000 &&
+	    parse("-k", "k", "--user=65534:100", "--", "id", NULL) == CLI_RUN &&
+	    cfg.run.uid == 65534 && cfg.run.gid == 100, "-u UID (group the same), --user UID:GID");
+	UNIT_OK(&u, error_is(parse("-k", "k", "-u", "root", "--", "id", NULL),
+	    "user 'root' is not UID or UID:GID (numbers below 4294967295)") &&
+	    error_is(parse("-k", "k", "-u", "4294967295", "--", "id", NULL),
+	    "user '4294967295' is not UID or UID:GID (numbers below 4294967295)") &&
+	    error_is(parse("-k", "k", "-u", "1:", "--", "id", NULL),
+	    "user '1:' is not UID or UID:GID (numbers below 4294967295)"),
+	    "-u: names, (uid_t)-1 and a missing GID are refused");
 	UNIT_OK(&u, error_is(parse("-k", "k", "-e", "NOEQUALS", "--", "true", NULL),
 	    "environment 'NOEQUALS' is not NAME=VALUE"), "-e without =");
 	UNIT_OK(&u, error_is(parse("-k", "k", "--timeout", "0", "--", "true", NULL),

@@ -165,3 +165,9 @@ t_result_limit_console() {
 	[ "$(wc -c < "$1")" = 1024 ] || fail "--output-limit 1K let $(wc -c < "$1") bytes through"
 	expect_line "$1.err" 'output-limit'
 }
+
+t_user() {
+	cmd "$1" "$1.err" -u 1000:1001 -- sh -c 'id -u; id -g'
+	expect_status 0
+	printf '1000\n1001\n' | cmp -s - "$1" || fail "id said '$(cat "$1")', expected 1000 and 1001"
+}
