@@ -16,7 +16,7 @@ mount -t tmpfs -o mode=755 nokvm /dev
 for e in "$old"/* "$old"/.[!.]*; do
 	[ -e "$e" ] || [ -L "$e" ] || continue
 	n=${e##*/}
-	[ "$n" = kvm ] && continue
+	case $n in kvm|pts|ptmx) continue ;; esac
 	if [ -L "$e" ]; then
 		cp -P "$e" "/dev/$n"
 	elif [ -d "$e" ]; then
@@ -27,4 +27,9 @@ for e in "$old"/* "$old"/.[!.]*; do
 		mount --bind "$e" "/dev/$n"
 	fi
 done
+# Terminals of their own, as a machine has: a devpts instance and its ptmx
+# (a bind of the outer ones left /dev/ptmx unusable for new terminals).
+mkdir /dev/pts
+mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts /dev/pts
+ln -s pts/ptmx /dev/ptmx
 exec "$@"' without-kvm "$@"
