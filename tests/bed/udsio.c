@@ -42,6 +42,9 @@ int main(int argc, char **argv)
 		c = accept(s, NULL, NULL);
 		if (c < 0)
 			return 1;
+		/* The guest is up and sending: the test samples ringvm's memory from here. */
+		printf("udsio accepted\n");
+		fflush(stdout);
 		sleep((unsigned)atoi(argv[3]));
 		while ((n = read(c, buf, sizeof(buf))) > 0) {
 			for (ssize_t i = 0; i < n; i++)
