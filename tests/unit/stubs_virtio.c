@@ -277,6 +277,20 @@ uint8_t vstub_status(struct virtio_pci *vp)
 	return (uint8_t)vstub_bar_read(vp, VS_COMMON + VS_STATUS, 1);
 }
 
+void vstub_queue_enable(struct virtio_pci *vp, uint16_t q, uint16_t size, uint64_t desc,
+    uint64_t drv, uint64_t dev)
+{
+	vstub_bar_write(vp, VS_QSELECT, q, 2);
+	vstub_bar_write(vp, VS_QSIZE, size, 2);
+	vstub_bar_write(vp, VS_QDESC, (uint32_t)desc, 4);
+	vstub_bar_write(vp, VS_QDESC + 4, desc >> 32, 4);
+	vstub_bar_write(vp, VS_QDRIVER, (uint32_t)drv, 4);
+	vstub_bar_write(vp, VS_QDRIVER + 4, drv >> 32, 4);
+	vstub_bar_write(vp, VS_QDEVICE, (uint32_t)dev, 4);
+	vstub_bar_write(vp, VS_QDEVICE + 4, dev >> 32, 4);
+	vstub_bar_write(vp, VS_QENABLE, 1, 2);
+}
+
 uint64_t vstub_driver_init(struct virtio_pci *vp, uint64_t want, uint16_t q, uint16_t size,
     uint64_t desc, uint64_t drv, uint64_t dev)
 {
@@ -299,15 +313,7 @@ uint64_t vstub_driver_init(struct virtio_pci *vp, uint64_t want, uint16_t q, uin
 	s = vstub_status(vp);
 	if (!(s & VS_S_FEATURES_OK))
 		return 0;
-	vstub_bar_write(vp, VS_QSELECT, q, 2);
-	vstub_bar_write(vp, VS_QSIZE, size, 2);
-	vstub_bar_write(vp, VS_QDESC, (uint32_t)desc, 4);
-	vstub_bar_write(vp, VS_QDESC + 4, desc >> 32, 4);
-	vstub_bar_write(vp, VS_QDRIVER, (uint32_t)drv, 4);
-	vstub_bar_write(vp, VS_QDRIVER + 4, drv >> 32, 4);
-	vstub_bar_write(vp, VS_QDEVICE, (uint32_t)dev, 4);
-	vstub_bar_write(vp, VS_QDEVICE + 4, dev >> 32, 4);
-	vstub_bar_write(vp, VS_QENABLE, 1, 2);
+	vstub_queue_enable(vp, q, size, desc, drv, dev);
 	vstub_bar_write(vp, VS_STATUS, VS_S_ACK | VS_S_DRIVER | VS_S_FEATURES_OK | VS_S_DRIVER_OK, 1);
 	return take;
 }

@@ -281,6 +281,13 @@ void vstub_bar_write(struct virtio_pci *vp, uint64_t off, uint64_t val, unsigned
 uint8_t vstub_status(struct virtio_pci *vp);
 
 /*
+ * vstub_queue_enable: program queue `q` of a virtio-pci function as a
+ * driver does (select, size, the three ring addresses) and enable it.
+ */
+void vstub_queue_enable(struct virtio_pci *vp, uint16_t q, uint16_t size, uint64_t desc,
+    uint64_t drv, uint64_t dev);
+
+/*
  * vstub_driver_init: what a driver does from reset to DRIVER_OK for queue
  * `q` of `size` at desc/drv/dev: acknowledge, negotiate `want` & offered,
  * FEATURES_OK, queue setup and enable, DRIVER_OK. Returns the features

@@ -242,19 +242,6 @@ void vn_remove(struct vstub_vm *v, struct vnet *n)
 	vstub_dev_remove(v, n);
 }
 
-static void vn_queue(struct virtio_pci *vp, uint16_t q, const struct vf_ring *r)
-{
-	vstub_bar_write(vp, VS_QSELECT, q, 2);
-	vstub_bar_write(vp, VS_QSIZE, r->size, 2);
-	vstub_bar_write(vp, VS_QDESC, (uint32_t)r->desc, 4);
-	vstub_bar_write(vp, VS_QDESC + 4, r->desc >> 32, 4);
-	vstub_bar_write(vp, VS_QDRIVER, (uint32_t)r->driver, 4);
-	vstub_bar_write(vp, VS_QDRIVER + 4, r->driver >> 32, 4);
-	vstub_bar_write(vp, VS_QDEVICE, (uint32_t)r->device, 4);
-	vstub_bar_write(vp, VS_QDEVICE + 4, r->device >> 32, 4);
-	vstub_bar_write(vp, VS_QENABLE, 1, 2);
-}
-
 uint64_t vn_driver_init(struct virtio_pci *vp, uint64_t want, const struct vf_ring *rx,
     const struct vf_ring *tx)
 {
@@ -275,8 +262,8 @@ uint64_t vn_driver_init(struct virtio_pci *vp, uint64_t want, const struct vf_ri
 	vstub_bar_write(vp, VS_STATUS, VS_S_ACK | VS_S_DRIVER | VS_S_FEATURES_OK, 1);
 	if (!(vstub_status(vp) & VS_S_FEATURES_OK))
 		return 0;
-	vn_queue(vp, VNET_RXQ, rx);
-	vn_queue(vp, VNET_TXQ, tx);
+	vstub_queue_enable(vp, VNET_RXQ, rx->size, rx->desc, rx->driver, rx->device);
+	vstub_queue_enable(vp, VNET_TXQ, tx->size, tx->desc, tx->driver, tx->device);
 	vstub_bar_write(vp, VS_STATUS, VS_S_ACK | VS_S_DRIVER | VS_S_FEATURES_OK | VS_S_DRIVER_OK, 1);
 	return take;
 }

@@ -22,19 +22,6 @@ static void vsg_rings(struct vsg *g, bool packed)
 	g->rx_posted = 0;
 }
 
-static void vsg_queue(struct virtio_pci *vp, uint16_t q, const struct vf_ring *r)
-{
-	vstub_bar_write(vp, VS_QSELECT, q, 2);
-	vstub_bar_write(vp, VS_QSIZE, r->size, 2);
-	vstub_bar_write(vp, VS_QDESC, (uint32_t)r->desc, 4);
-	vstub_bar_write(vp, VS_QDESC + 4, r->desc >> 32, 4);
-	vstub_bar_write(vp, VS_QDRIVER, (uint32_t)r->driver, 4);
-	vstub_bar_write(vp, VS_QDRIVER + 4, r->driver >> 32, 4);
-	vstub_bar_write(vp, VS_QDEVICE, (uint32_t)r->device, 4);
-	vstub_bar_write(vp, VS_QDEVICE + 4, r->device >> 32, 4);
-	vstub_bar_write(vp, VS_QENABLE, 1, 2);
-}
-
 void vsg_up(struct vsg *g, bool packed)
 {
 	struct virtio_pci *vp = g->vp;
@@ -55,7 +42,8 @@ void vsg_up(struct vsg *g, bool packed)
 	vstub_bar_write(vp, VS_GF, g->feat >> 32, 4);
 	vstub_bar_write(vp, VS_STATUS, VS_S_ACK | VS_S_DRIVER | VS_S_FEATURES_OK, 1);
 	for (uint16_t q = 0; q < VSOCK_NQUEUES; q++)
-		vsg_queue(vp, q, &g->q[q]);
+		vstub_queue_enable(vp, q, g->q[q].size, g->q[q].desc, g->q[q].driver,
+		    g->q[q].device);
 	vstub_bar_write(vp, VS_STATUS, VS_S_ACK | VS_S_DRIVER | VS_S_FEATURES_OK | VS_S_DRIVER_OK, 1);
 }
 
