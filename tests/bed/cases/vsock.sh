@@ -50,14 +50,10 @@ vs_run() {
 	echo $! > "$_o.pid"
 }
 
-t_guest_to_host_slow_reader() {
-	sock=$WORK/gh.sock
-	rm -f "$sock" "${sock}_5000"
-	"$UDSIO" listen "${sock}_5000" "$VS_STALL" > "$1.host" &
-	hpid=$!
-	vs_run "$1" --vsock "path=$sock" -- vsockio send 5000 "$VS_BYTES"
-	# Sample from the connection on: the boot before it touches guest memory.
-	wait_line "$1.host" '^udsio accepted' 120 || return
+# vs_finish OUT: sample ringvm's memory until it exits (the host program's
+# pid in $hpid), then both ends moved all of VS_BYTES, the same bytes (their
+# sums agree), and the memory stayed flat.
+vs_finish() {
 	rss_watch "$1.pid" "$1.rss"
 	wait "$(cat "$1.pid")"
 	st=$?
@@ -66,8 +62,19 @@ t_guest_to_host_slow_reader() {
 	guest=$(sed -n 's/^vsockio \([0-9]\)/\1/p' "$1")
 	host=$(sed -n 's/^udsio \([0-9]\)/\1/p' "$1.host")
 	[ -n "$guest" ] && [ "$guest" = "$host" ] && [ "${guest%% *}" = "$VS_BYTES" ] ||
-		fail "guest sent '$guest', host got '$host'"
+		fail "the guest's end says '$guest', the host's '$host'"
 	rss_flat "$1.rss"
+}
+
+t_guest_to_host_slow_reader() {
+	sock=$WORK/gh.sock
+	rm -f "$sock" "${sock}_5000"
+	"$UDSIO" listen "${sock}_5000" "$VS_STALL" > "$1.host" &
+	hpid=$!
+	vs_run "$1" --vsock "path=$sock" -- vsockio send 5000 "$VS_BYTES"
+	# Sample from the connection on: the boot before it touches guest memory.
+	wait_line "$1.host" '^udsio accepted' 120 || return
+	vs_finish "$1"
 }
 
 t_host_to_guest_slow_reader() {
@@ -77,14 +84,5 @@ t_host_to_guest_slow_reader() {
 	wait_line "$1" '^vsockio listening' 120 || return
 	"$UDSIO" connect "$sock" 6000 "$VS_BYTES" > "$1.host" &
 	hpid=$!
-	rss_watch "$1.pid" "$1.rss"
-	wait "$(cat "$1.pid")"
-	st=$?
-	wait "$hpid"
-	[ "$st" = 0 ] || fail "ringvm exited $st: $(head -c 300 "$1.err")"
-	guest=$(sed -n 's/^vsockio \([0-9]\)/\1/p' "$1")
-	host=$(sed -n 's/^udsio \([0-9]\)/\1/p' "$1.host")
-	[ -n "$host" ] && [ "$guest" = "$host" ] && [ "${host%% *}" = "$VS_BYTES" ] ||
-		fail "host sent '$host', guest got '$guest'"
-	rss_flat "$1.rss"
+	vs_finish "$1"
 }
