@@ -17,6 +17,9 @@ mkdir -p "$WORK"
 # It ends when this shell does. Not through an EXIT trap: busybox sh runs
 # that trap when a case's ( ... ) subshell exits too, which killed the
 # heartbeat in the middle of the run.
+# mark LINE: a marker for run.sh, which reads the outer VM's console to
+# resume the cases of a wedged outer VM (only there: direct runs need none).
+mark() { [ -z "${RVBED_OUTER:-}" ] || echo "$*"; }
 if [ -n "${RVBED_OUTER:-}" ]; then
 	main=$$
 	(while sleep 30 && kill -0 "$main" 2>/dev/null; do
@@ -24,18 +27,28 @@ if [ -n "${RVBED_OUTER:-}" ]; then
 	done) &
 fi
 for group; do
-	# GROUP:REGEX runs only the cases of GROUP whose names match REGEX.
-	only=
-	case $group in *:*) only=${group#*:}; group=${group%%:*} ;; esac
+	# GROUP:REGEX runs only the cases of GROUP whose names match REGEX;
+	# GROUP+CASE runs GROUP from CASE on (run.sh resumes a wedged outer VM so).
+	only= from=
+	case $group in
+	*:*) only=${group#*:}; group=${group%%:*} ;;
+	*+*) from=${group#*+}; group=${group%%+*} ;;
+	esac
+	# Markers for run.sh: which group and case were running if the outer VM wedges.
+	mark "BED-GROUP $group"
 	if [ "$group" = host ]; then
 		"${HOSTTESTS:-$here/host}/badinput.sh" "$RINGVM" "${TINY:-/rv/tiny}" "$WORK/badinput"
 		"${HOSTTESTS:-$here/host}/tiny.sh" "$RINGVM" "${TINY:-/rv/tiny}" "$WORK/tiny"
+		mark "BED-GROUP-DONE $group"
 		continue
 	fi
 	[ -f "$here/cases/$group.sh" ] || { echo "not ok - $group: no such case group"; continue; }
 	. "$here/cases/$group.sh"
 	for t in $(sed -n 's/^\(t_[a-z0-9_]*\)().*/\1/p' "$here/cases/$group.sh"); do
 		[ -z "$only" ] || echo "${t#t_}" | grep -Eq -- "$only" || continue
+		[ -z "$from" ] || [ "${t#t_}" = "$from" ] || continue
+		from=
+		mark "BED-CASE $group+${t#t_}"
 		case_fail=
 		out=$WORK/$group.$t.out
 		: > "$out"
@@ -50,4 +63,5 @@ for group; do
 			tail -n 15 "$out" | sed 's/^/#   /'
 		fi
 	done
+	mark "BED-GROUP-DONE $group"
 done
