@@ -625,6 +625,15 @@ static int vnet_create(struct vm *vm, const void *conf, void **state, char *err,
 	if (r)
 		goto fail;
 	n->open = true;
+	vm->runtime_fds += n->nb.runtime_fds;
+	if (n->nb.runtime_path && vm->nr_runtime_paths < VM_MAX_RUNTIME_PATHS) {
+		unsigned i = 0;
+
+		while (i < vm->nr_runtime_paths && strcmp(vm->runtime_paths[i], n->nb.runtime_path))
+			i++;
+		if (i == vm->nr_runtime_paths)
+			vm->runtime_paths[vm->nr_runtime_paths++] = n->nb.runtime_path;
+	}
 	ev_idle_init(&n->tx_more, vnet_tx_more);
 	n->tx_more.data = n;
 	ev_prepare_init(&n->irq_flush, vnet_irq_flush);

@@ -571,6 +571,8 @@ static int vsock_dev_create(struct vm *vm, const void *conf, void **state, char 
 		snprintf(err, errlen, "%s", strerror(-r));
 		return r;
 	}
+	/* Connections, each handler's session end, and one accepted socket in passing. */
+	vm->runtime_fds += VSOCK_MAX_CONNS + VSOCK_MAX_HANDLERS + 1;
 	*state = vs;
 	return 0;
 }

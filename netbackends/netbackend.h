@@ -132,6 +132,14 @@ struct net_backend {
 	uint64_t features;
 	/* link_up: the link has a peer (false for "none"). Set by open; read as the link status. */
 	bool link_up;
+	/*
+	 * runtime_fds: the most file descriptors the backend may open after
+	 * setup (user: the guest's sockets and port-forward connections).
+	 * Set by open; ringvm's RLIMIT_NOFILE leaves room for them.
+	 */
+	unsigned runtime_fds;
+	/* runtime_path: a file the backend opens by path after setup, or NULL. Set by open. */
+	const char *runtime_path;
 	struct net_stats stats;
 	void *priv;		/* the backend's own state */
 };

@@ -736,6 +736,10 @@ static int user_open(struct net_backend *nb, struct ev_loop *ev, const char *opt
 		free(o);
 		return r;
 	}
+	/* The guest's flows, what port forwards accept, and their listeners' spare. */
+	nb->runtime_fds = o->sockets + USER_FWD_CONNS + USER_HOSTFWD_MAX;
+	/* libslirp reads the host's DNS server from here when the guest asks 10.0.2.3. */
+	nb->runtime_path = "/etc/resolv.conf";
 	u = calloc(1, sizeof(*u));
 	if (!u || !(u->tx_buf = malloc(NET_FRAME_MAX)) ||
 	    tcp_guard_init(&u->guard, o->sockets + USER_FWD_CONNS)) {

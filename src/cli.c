@@ -32,6 +32,7 @@ enum {
 	CLI_OPT_CONSOLE,
 	CLI_OPT_ROOT,
 	CLI_OPT_MODULES,
+	CLI_OPT_SANDBOX,
 	CLI_OPT_DEVICE = 0x200,		/* + index in rv_devices */
 };
 
@@ -64,6 +65,8 @@ static const struct cli_core cli_core_opts[] = {
 	{ "console", required_argument, CLI_OPT_CONSOLE, "FILE", "the guest console's output (else dropped)" },
 	{ "root", required_argument, CLI_OPT_ROOT, "IMAGE", "root file system: ext4, squashfs or erofs, read-only" },
 	{ "modules", required_argument, CLI_OPT_MODULES, "DIR", "the guest kernel's modules (else /lib/modules/VER)" },
+	{ "sandbox", required_argument, CLI_OPT_SANDBOX, "on|off",
+	    "seccomp and Landlock confinement (default on; off only to debug)" },
 	{ "check", no_argument, CLI_OPT_CHECK, NULL, "check the options and files, start nothing" },
 	{ "help", no_argument, 'h', NULL, "show this help" },
 	{ "version", no_argument, 'V', NULL, "show the version" },
@@ -132,6 +135,7 @@ void cli_usage(FILE *out)
 	    "kernel panic, 6 vCPU failure, 128+N stopped by signal N (Ctrl-A x: 130).\n"
 	    "With -- COMMAND: the command's own, 128+N killed by signal N, 124 timed out,\n"
 	    "125 ringvm or the VM failed, 126 not executable, 127 not found, 153 output limit.\n"
+	    "Either way: 159 a thread of ringvm broke its sandbox (the line on stderr says how).\n"
 	    "\n"
 	    "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A. See ringvm(1).\n",
 	    out);
@@ -403,6 +407,11 @@ static enum cli_result cli_option(struct cli_state *st, int c, int longidx, char
 	case 'c': return cli_once(st, &st->cpus, c, longidx, err, errlen);
 	case CLI_OPT_CHECK:
 		cfg->check_only = true;
+		return CLI_RUN;
+	case CLI_OPT_SANDBOX:
+		if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+			return cli_err(err, errlen, "sandbox '%s' is not on or off", optarg);
+		cfg->sandbox_off = !strcmp(optarg, "off");
 		return CLI_RUN;
 	case 'e': case 'w': case 'u': case CLI_OPT_TIMEOUT: case CLI_OPT_OUTPUT_LIMIT: case CLI_OPT_RESULT:
 	case CLI_OPT_CONSOLE: case CLI_OPT_ROOT: case CLI_OPT_MODULES:

@@ -46,6 +46,7 @@ struct rv_config {
 	uint64_t mem_size;	/* -m, in bytes */
 	unsigned ncpus;		/* -c */
 	bool check_only;	/* --check: judge the command line and files, start nothing */
+	bool sandbox_off;	/* --sandbox off: no seccomp, no Landlock (debugging only) */
 	/* Set by ringvm itself (the command runner), not by an option: */
 	const char *cmdline_extra;	/* kernel parameters after the defaults, before -a */
 	const uint8_t *initrd_extra;	/* an initramfs loaded after -i's (or alone) */

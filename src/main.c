@@ -20,6 +20,7 @@
 
 #include "arch.h"
 #include "cli.h"
+#include "confine.h"
 #include "console.h"
 #include "device.h"
 #include "devinst.h"
@@ -27,6 +28,7 @@
 #include "loop.h"
 #include "pci.h"
 #include "runner.h"
+#include "sandbox.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -101,10 +103,15 @@ static int main_check(struct vm *vm, struct rv_config *cfg, struct rv_err *err)
 
 /* main_setup: the VM, its services and devices, the boot image, the vCPUs, in that order. */
 static int main_setup(struct vm *vm, struct rv_config *cfg, struct loop *loop,
-    struct console *console, struct runner *runner, struct rv_err *err)
+    struct console *console, struct runner *runner, struct sandbox *sb, struct rv_err *err)
 {
 	int fds[2], r;
 
+	/* The filters, no_new_privs and the SIGSYS report, before any thread exists. */
+	r = sandbox_prepare(sb, !cfg->sandbox_off, err);
+	if (r)
+		return r;
+	vm->sandbox = sb;
 	/* Before any thread exists, so every thread inherits the mask. */
 	r = loop_block_signals();
 	if (r)
@@ -128,21 +135,53 @@ static int main_setup(struct vm *vm, struct rv_config *cfg, struct loop *loop,
 		return err->status = RV_EXIT_FAILURE, r;
 	if (cfg->run.argc && (r = runner_start(runner, vm, err)))
 		return r;
+	/* The filters now that the devices have said which files they read later. */
+	r = sandbox_arm(sb, vm->runtime_paths, vm->nr_runtime_paths, err);
+	if (r)
+		return r;
 	if ((r = arch_boot_load(vm, cfg, err)) || (r = vcpu_create_all(vm, err)))
 		return r;
 	return vcpu_start_all(vm, err);
 }
 
-/* main_run: the terminal, then the loop until a stop. Returns the exit status. */
-static int main_run(struct loop *loop, struct console *console)
+/*
+ * main_confine: the end of setup: limits, capabilities and dumps for the
+ * process, then the loop thread's Landlock and seccomp filter, then the
+ * vCPUs go (each confined already). Returns 0 or -errno with err filled.
+ */
+static int main_confine(struct vm *vm, const struct rv_config *cfg, struct console *console,
+    struct runner *runner, struct rv_err *err)
+{
+	struct confine_conf c = { .no_dumps = !cfg->sandbox_off, .runtime_fds = vm->runtime_fds,
+	    .output_fds = { STDOUT_FILENO, STDERR_FILENO, console->out_h.io,
+	    runner ? runner->result_fd : -1 }, .nr_output = 4 };
+	struct confine_report rep;
+	int r = confine_process(&c, &rep, err);
+
+	if (r)
+		return r;
+	r = sandbox_enter(vm->sandbox, SANDBOX_LOOP);
+	if (r)
+		return rv_fail(err, RV_EXIT_FAILURE, -r, "sandbox: cannot confine the loop thread");
+	vcpu_release_all(vm);
+	return 0;
+}
+
+/* main_run: the terminal, confinement, then the loop until a stop. Returns the exit status. */
+static int main_run(struct vm *vm, const struct rv_config *cfg, struct loop *loop,
+    struct console *console, struct runner *runner)
 {
 	/* From here on no path may die(): the terminal is ours until console_fini. */
+	struct rv_err err = { 0 };
 	int r = console_start(console);
 
 	if (r) {
 		errno = -r;
 		log_warn("cannot set up the terminal");
 		loop_stop(loop, RV_EXIT_FAILURE);
+	} else if (main_confine(vm, cfg, console, runner, &err)) {
+		log_warnx("%s", err.msg);
+		loop_stop(loop, runner ? RUNNER_EXIT_FAILED : RV_EXIT_FAILURE);
 	} else {
 		r = loop_run(loop);
 		if (r && !loop->stopping) {
@@ -160,6 +199,7 @@ int main(int argc, char **argv)
 	struct console console;
 	struct runner *runner = NULL;
 	struct loop loop;
+	struct sandbox sandbox;
 	struct vm vm;
 	struct rv_err err = { 0 };
 	int status;
@@ -173,6 +213,9 @@ int main(int argc, char **argv)
 	case CLI_RUN:
 		break;
 	}
+	/* Nothing a parent leaked to us reaches the guest's devices. */
+	if (confine_inherited_fds(NULL, 0, &err))
+		main_fail(&cfg, &err);
 	/* The session's buffers (a few frames) live on the heap, not main's stack. */
 	if (cfg.run.argc && !(runner = calloc(1, sizeof(*runner))))
 		diex(RUNNER_EXIT_FAILED, "out of memory");
@@ -188,9 +231,9 @@ int main(int argc, char **argv)
 		free(runner);
 		return 0;
 	}
-	if (main_setup(&vm, &cfg, &loop, &console, runner, &err))
+	if (main_setup(&vm, &cfg, &loop, &console, runner, &sandbox, &err))
 		main_fail(&cfg, &err);
-	status = main_run(&loop, &console);
+	status = main_run(&vm, &cfg, &loop, &console, runner);
 
 	/* Orderly shutdown: vCPUs out of KVM_RUN, guest output flushed, terminal back. */
 	vcpu_stop_all(&vm);
@@ -211,5 +254,6 @@ int main(int argc, char **argv)
 	runner_boot_free(&cfg);
 	devinst_free(&cfg);
 	free(runner);
+	sandbox_free(&sandbox);
 	return status;
 }

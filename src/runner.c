@@ -417,8 +417,16 @@ int runner_start(struct runner *r, struct vm *vm, struct rv_err *err)
 	r->loop = vm->loop;
 	r->cfg = vm->cfg;
 	r->fd = -1;
+	r->result_fd = -1;
 	r->status = -1;
 	r->t_start = ev_time();
+	/* Opened now: the sandbox lets nothing open a file once the guest runs. */
+	if (r->cfg->run.result) {
+		r->result_fd = open(r->cfg->run.result, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (r->result_fd < 0)
+			return rv_fail(err, RUNNER_EXIT_FAILED, errno, "cannot open --result '%s'",
+			    r->cfg->run.result);
+	}
 	agent_parser_init(&r->parser, AGENT_DIR_TO_HOST);
 	for (unsigned i = 0; i < r->cfg->nr_dev && !vs; i++)
 		if (r->cfg->dev[i].ops == &vsock_ops)
@@ -504,8 +512,11 @@ int runner_finish(struct runner *r, int loop_status)
 	r->saved_termios = false;
 	if (r->cause[0])
 		log_warnx("%s", r->cause);
-	if (r->cfg->run.result && runner_result_write(r, r->cfg->run.result) < 0)
+	if (r->result_fd >= 0 && runner_result_write(r, r->result_fd) < 0)
 		log_warn("cannot write --result '%s'", r->cfg->run.result);
+	if (r->result_fd >= 0)
+		close(r->result_fd);
+	r->result_fd = -1;
 	hostfd_release(&r->in);
 	for (unsigned s = 0; s < RUNNER_OUT_STREAMS; s++)
 		hostfd_release(&r->out[s].fd);

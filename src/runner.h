@@ -54,6 +54,7 @@ struct runner {
 	struct loop *loop;
 	const struct rv_config *cfg;
 	int fd;				/* our end of the agent's connection, -1 until it comes */
+	int result_fd;			/* --result FILE, opened at setup (nothing opens later), or -1 */
 	ev_io rd, wr;			/* that connection */
 	struct agent_parser parser;	/* messages from the guest */
 	uint8_t rbuf[AGENT_MAX_FRAME];	/* bytes read, parsed in order */

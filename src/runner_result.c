@@ -64,18 +64,12 @@ int runner_result_json(const struct runner *r, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
 }
 
-int runner_result_write(const struct runner *r, const char *path)
+int runner_result_write(const struct runner *r, int fd)
 {
 	char buf[1024];
-	int n = runner_result_json(r, buf, sizeof(buf)), fd, e;
+	int n = runner_result_json(r, buf, sizeof(buf));
 
 	if (n < 0)
 		return n;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	e = write(fd, buf, (size_t)n) == n ? 0 : -EIO;
-	if (close(fd) < 0 && !e)
-		e = -errno;
-	return e;
+	return write(fd, buf, (size_t)n) == n ? 0 : -EIO;
 }

@@ -14,7 +14,7 @@ struct runner;
  */
 int runner_result_json(const struct runner *r, char *buf, size_t len);
 
-/* runner_result_write: runner_result_json into `path` (created or truncated). Returns 0 or -errno. */
-int runner_result_write(const struct runner *r, const char *path);
+/* runner_result_write: runner_result_json into `fd` (opened, empty). Returns 0 or -errno. */
+int runner_result_write(const struct runner *r, int fd);
 
 #endif

@@ -3,7 +3,7 @@
  * emulation of the exits they hand off (port I/O, MMIO, shutdown events).
  *
  * Exported (contracts in vcpu.h): vcpu_create_all, vcpu_start_all,
- * vcpu_handle_exit, vcpu_stop_all, vcpu_destroy_all.
+ * vcpu_release_all, vcpu_handle_exit, vcpu_stop_all, vcpu_destroy_all.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,6 +19,7 @@
 #include "arch.h"
 #include "log.h"
 #include "loop.h"
+#include "sandbox.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -126,6 +127,12 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *v = arg;
 	int r = vcpu_set_run_mask(v);
 
+	/* Confined before the first KVM_RUN: the guest never meets an unfiltered vCPU. */
+	if (!r)
+		r = sandbox_enter(v->vm->sandbox, SANDBOX_VCPU);
+	/* The gate: no guest instruction before the loop thread is confined too. */
+	while (sem_wait(&v->resume) < 0 && errno == EINTR)
+		;
 	if (r) {
 		v->run_errno = -r;
 		vcpu_hand_off(v);
@@ -166,6 +173,13 @@ int vcpu_start_all(struct vm *vm, struct rv_err *err)
 	}
 	pthread_attr_destroy(&attr);
 	return r;
+}
+
+void vcpu_release_all(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpu[i].started)
+			sem_post(&vm->vcpu[i].resume);
 }
 
 /* vcpu_pio: a port I/O exit; `count` > 1 for string instructions (rep ins/outs). */

@@ -44,8 +44,18 @@ struct vcpu {
  */
 int vcpu_create_all(struct vm *vm, struct rv_err *err);
 
-/* vcpu_start_all: start one thread per vCPU. Returns 0 or -errno with the reason in `err`. */
+/*
+ * vcpu_start_all: start one thread per vCPU. Each loads the vCPU seccomp
+ * filter (vm->sandbox) and then waits at a gate: no guest instruction
+ * runs before vcpu_release_all. Returns 0 or -errno with the reason in `err`.
+ */
 int vcpu_start_all(struct vm *vm, struct rv_err *err);
+
+/*
+ * vcpu_release_all: open the gate; the guest starts. Called once the
+ * loop thread is confined as well.
+ */
+void vcpu_release_all(struct vm *vm);
 
 /*
  * vcpu_handle_exit: the loop's hand-off callback (loop_handoff_fn; `ctx` is

@@ -25,6 +25,9 @@ struct vcpu;
 struct console;
 struct loop;
 struct pci;
+struct sandbox;
+
+#define VM_MAX_RUNTIME_PATHS 4
 
 struct vm {
 	int kvm_fd;			/* /dev/kvm */
@@ -42,6 +45,20 @@ struct vm {
 	struct arch_vm arch;		/* architecture state (memory map, boot files) */
 	struct irq irq;			/* GSI routing, MSI irqfds, interrupt lines (irq.c) */
 	struct pci *pci;		/* the PCI host bridge and bus 0 (pci.c) */
+	struct sandbox *sandbox;	/* the seccomp filters each vCPU thread loads (sandbox.c) */
+	/*
+	 * File descriptors the devices may open after setup (sockets of
+	 * user networking and vsock), added up by each device's create:
+	 * confine.c sizes RLIMIT_NOFILE from it.
+	 */
+	unsigned runtime_fds;
+	/*
+	 * Files a device reads by path after setup (user networking: libslirp
+	 * re-reads /etc/resolv.conf for the host's DNS server). The sandbox
+	 * lets the loop thread open these read-only, and Landlock nothing else.
+	 */
+	const char *runtime_paths[VM_MAX_RUNTIME_PATHS];
+	unsigned nr_runtime_paths;
 };
 
 /*

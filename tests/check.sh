@@ -66,6 +66,7 @@ case $hmode in
 direct*)
 	tests/host/badinput.sh "$TOP/ringvm" "$TOP/obj/tiny" "$W/badinput" 2>&1 | report
 	tests/host/tiny.sh "$TOP/ringvm" "$TOP/obj/tiny" "$W/tiny" 2>&1 | report
+	tests/host/sandbox.sh "$TOP/ringvm" "$TOP/obj/tiny" "$W/sandbox" 2>&1 | report
 	bed_host=
 	;;
 *)

@@ -10,7 +10,8 @@ out=$1
 shift
 qemu=no
 if [ "${1:-}" = --qemu ]; then qemu=yes; shift; fi
-bed_need "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$TOP/ringvm" "$TOP/ringvm-init" "$BUILD/netflood" \
+bed_need "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$TOP/ringvm" "$TOP/obj/ringvm-test" \
+    "$TOP/ringvm-init" "$BUILD/netflood" \
     "$BUILD/udsio" "$BUILD/root.ext4" \
     "$TOP/obj/tiny/tiny.bzImage" "/boot/initrd.img-$KVER"
 root=$BUILD/outer-root.$$
@@ -61,6 +62,8 @@ copy_bin() {
 	done
 }
 copy_bin "$TOP/ringvm" /rv/ringvm
+# The test build with the sandbox's trigger (tests/host/sandbox.sh).
+copy_bin "$TOP/obj/ringvm-test" /rv/ringvm-test
 # e2fsck checks what the guest left in a disk image (tests/bed/cases/blk.sh).
 mkdir -p "$root/sbin"
 copy_bin "$(command -v e2fsck || echo /sbin/e2fsck)" /sbin/e2fsck

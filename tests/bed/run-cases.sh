@@ -39,6 +39,7 @@ for group; do
 	if [ "$group" = host ]; then
 		"${HOSTTESTS:-$here/host}/badinput.sh" "$RINGVM" "${TINY:-/rv/tiny}" "$WORK/badinput"
 		"${HOSTTESTS:-$here/host}/tiny.sh" "$RINGVM" "${TINY:-/rv/tiny}" "$WORK/tiny"
+		"${HOSTTESTS:-$here/host}/sandbox.sh" "$RINGVM" "${TINY:-/rv/tiny}" "$WORK/sandbox"
 		mark "BED-GROUP-DONE $group"
 		continue
 	fi

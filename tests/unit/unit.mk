@@ -51,3 +51,9 @@ obj/tests/test_log: obj/tests/unit/test_log.o $(UNIT_COMMON)
 UNIT_BIN += obj/tests/test_runner_result
 obj/tests/test_runner_result: obj/tests/unit/test_runner_result.o obj/src/runner_result.o \
 	$(UNIT_COMMON)
+
+# test_sandbox: the seccomp allow-lists against docs/SECURITY.md, and the
+# compiled filters against the kernel in forked children.
+UNIT_BIN += obj/tests/test_sandbox
+obj/tests/test_sandbox: obj/tests/unit/test_sandbox.o obj/src/sandbox.o obj/src/sandbox_rules.o \
+	obj/src/landlock.o $(UNIT_COMMON)
