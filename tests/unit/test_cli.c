@@ -750,17 +750,74 @@ static void test_table(void)
 		ok &= !o->short_name || !strchr(core, o->short_name);
 		ok &= devices_find_option(o->name, 0) == *d;
 		ok &= !o->short_name || devices_find_option(NULL, o->short_name) == *d;
+		if (o->default_spec) {
+			void *conf = NULL;
+
+			/* A default that does not parse would fail every run without the option. */
+			ok &= (*d)->parse(o->default_spec, 0, &conf, err, sizeof(err)) == 0;
+			free(conf);
+		}
 	}
 	UNIT_OK(&u, ok && devs >= 5 && opts >= 2, "table: every device creates and destroys; every "
-	    "option parses, is capped and documented, and is unique");
+	    "option parses (its default spec too), is capped and documented, and is unique");
 	UNIT_OK(&u, devices_find_option("disk", 0) == &vblk_ops &&
 	    devices_find_option(NULL, 'n') == &vnet_ops && !devices_find_option("kernel", 'k'),
 	    "table: -d/--disk and -n/--net find their devices; core options are not devices");
 }
 
+/* A device on by default for test_default_off: "off" is DEVICE_NONE, "bad" an error. */
+static int fake_parse(const char *spec, unsigned index, void **conf, char *e, size_t elen)
+{
+	(void)index;
+	(void)conf;
+	if (!strcmp(spec, "off"))
+		return DEVICE_NONE;
+	if (!strcmp(spec, "bad")) {
+		snprintf(e, elen, "fake: bad spec");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct device_option fake_option = {
+	.name = "fake", .arg = "SPEC", .summary = "a test device", .max = 1, .noun = "fakes",
+	.default_spec = "on",
+};
+
+static const struct device_ops fake_ops = {
+	.name = "fake", .option = &fake_option, .parse = fake_parse,
+};
+
+/*
+ * test_default_off: the instance list's side of default devices: a spec
+ * the device answers DEVICE_NONE makes no instance but counts as given
+ * (so devices_configure adds no default), a spec that parses makes one,
+ * a bad one neither, and devinst_free forgets both.
+ */
+static void test_default_off(void)
+{
+	struct rv_config c;
+
+	memset(&c, 0, sizeof(c));
+	UNIT_OK(&u, !devinst_given(&c, &fake_ops), "default: a device nothing was said about is not given");
+	UNIT_OK(&u, devinst_parse(&c, &fake_ops, "off", err, sizeof(err)) == 0 && c.nr_dev == 0 &&
+	    c.nr_off == 1 && devinst_given(&c, &fake_ops),
+	    "default: DEVICE_NONE makes no instance, and the device counts as given (off)");
+	devinst_free(&c);
+	UNIT_OK(&u, c.nr_off == 0 && !devinst_given(&c, &fake_ops), "default: devinst_free forgets 'off'");
+	UNIT_OK(&u, devinst_parse(&c, &fake_ops, "on", err, sizeof(err)) == 0 && c.nr_dev == 1 &&
+	    c.nr_off == 0 && devinst_given(&c, &fake_ops), "default: a spec that parses is an instance");
+	devinst_free(&c);
+	UNIT_OK(&u, devinst_parse(&c, &fake_ops, "bad", err, sizeof(err)) == -EINVAL &&
+	    c.nr_dev == 0 && c.nr_off == 0 && !devinst_given(&c, &fake_ops) &&
+	    !strcmp(err, "fake: bad spec"), "default: a bad spec is neither an instance nor 'off'");
+	devinst_free(&c);
+}
+
 int main(void)
 {
 	test_table();
+	test_default_off();
 	test_durations();
 	test_sizes();
 	test_good();
