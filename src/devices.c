@@ -25,7 +25,8 @@
 #include "devinst.h"
 
 /* Every device, defined in its own file in devices/ (whose header may repeat it). */
-extern const struct device_ops serial_ops, pm_ops, pvpanic_ops, vblk_ops, vnet_ops, vsock_ops;
+extern const struct device_ops serial_ops, pm_ops, pvpanic_ops, vblk_ops, vnet_ops, vsock_ops,
+    vrng_ops;
 
 const struct device_ops *const rv_devices[] = {
 	&serial_ops,
@@ -34,6 +35,7 @@ const struct device_ops *const rv_devices[] = {
 	&vblk_ops,
 	&vnet_ops,
 	&vsock_ops,
+	&vrng_ops,
 	NULL,
 };
 
