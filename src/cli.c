@@ -101,17 +101,34 @@ static void cli_usage_line(FILE *out, int short_name, const char *name, const ch
 
 void cli_usage(FILE *out)
 {
+	char word[48];
+	int col = 13;
+
 	fputs("usage: ringvm -k kernel [-i initrd] [-a cmdline] [-m size] [-c cpus]\n"
 	    "             ", out);
-	for (const struct device_ops *const *d = rv_devices; *d; d++) {
-		const struct device_option *o = (*d)->option;
+	/* The device options, then the command, wrapped within 80 columns. */
+	for (const struct device_ops *const *d = rv_devices; ; d++) {
+		const struct device_option *o = *d ? (*d)->option : NULL;
+		int n;
 
-		if (o && o->short_name)
-			fprintf(out, " [-%c %s]", o->short_name, o->arg);
-		else if (o)
-			fprintf(out, " [--%s %s]", o->name, o->arg);
+		if (*d && !o)
+			continue;
+		if (!*d)
+			n = snprintf(word, sizeof(word), " [-- COMMAND [ARG...]]");
+		else if (o->short_name)
+			n = snprintf(word, sizeof(word), " [-%c %s]", o->short_name, o->arg);
+		else
+			n = snprintf(word, sizeof(word), " [--%s %s]", o->name, o->arg);
+		if (col + n > 79) {
+			fputs("\n             ", out);
+			col = 13;
+		}
+		fputs(word, out);
+		col += n;
+		if (!*d)
+			break;
 	}
-	fputs(" [-- COMMAND [ARG...]]\n\n", out);
+	fputs("\n\n", out);
 	for (size_t i = 0; i < CLI_NR_CORE; i++) {
 		const struct cli_core *c = &cli_core_opts[i];
 

@@ -53,6 +53,9 @@ struct rv_config {
 	size_t initrd_extra_len;
 	struct dev_instance dev[RV_MAX_INSTANCES];	/* in device-table order */
 	unsigned nr_dev;
+	/* Devices a spec turned off (parse said DEVICE_NONE): no default for them. */
+	const struct device_ops *off[RV_MAX_INSTANCES];
+	unsigned nr_off;
 	struct rv_run run;	/* the command to run, when there is one */
 };
 

@@ -25,7 +25,13 @@
 struct vm;
 struct rv_config;
 
-/* A device's command-line option: each use adds one instance. */
+/*
+ * A device's command-line option: each use adds one instance. A device
+ * with a default_spec is on by default: a configuration that does not
+ * give its option gets one instance parsed from default_spec
+ * (devices_configure), and its parse turns it off by answering a spec
+ * (by convention "off") with DEVICE_NONE.
+ */
 struct device_option {
 	const char *name;	/* long option, "disk" for --disk */
 	char short_name;	/* 'd' for -d, or 0 for a long option only */
@@ -35,7 +41,15 @@ struct device_option {
 	const char *noun;	/* what one instance is called, plural: "disks" */
 	/* usage: optional: print the sub-option block of --help. */
 	void (*usage)(FILE *out);
+	/* default_spec: optional: the spec of the instance a VM gets without the option. */
+	const char *default_spec;
 };
+
+/*
+ * DEVICE_NONE: what parse returns for a valid spec that asks for no
+ * instance (a default device turned off). Positive, so never an -errno.
+ */
+#define DEVICE_NONE 1
 
 /*
  * A neutral description of one instance for the firmware tables: what it
@@ -71,7 +85,9 @@ struct device_ops {
 	 * without option) and return its parsed form in *conf (malloc'd, freed
 	 * with free(); NULL is fine). `index` counts this device's specs from
 	 * 0. Opens nothing: the CLI calls it before anything exists. Returns
-	 * 0, or -EINVAL with a one-line reason in err (a usage error).
+	 * 0; DEVICE_NONE (with *conf left NULL) when the spec asks for no
+	 * instance: none is made, and a default_spec is then not applied;
+	 * or -EINVAL with a one-line reason in err (a usage error).
 	 * Optional: without it the instance gets a NULL conf.
 	 */
 	int (*parse)(const char *spec, unsigned index, void **conf, char *err, size_t errlen);
@@ -123,9 +139,10 @@ const struct device_ops *devices_find_option(const char *name, char short_name);
 
 /*
  * devices_configure: append an instance of every device without an
- * option, then order the instances as the table does (the CLI's last
- * step, after devinst_parse for each option). Returns 0 or -errno with
- * the reason in err.
+ * option, and one from default_spec of every device whose option has one
+ * and was not given (devinst_given), then order the instances as the
+ * table does (the CLI's last step, after devinst_parse for each option).
+ * Returns 0 or -errno with the reason in err.
  */
 int devices_configure(struct rv_config *cfg, char *err, size_t errlen);
 

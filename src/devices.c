@@ -2,8 +2,9 @@
  * devices.c: the device table and the loops over it.
  *
  * The CLI finds device options here (devices_find_option) and, once every
- * option is parsed, devices_configure adds the devices every VM has and
- * puts the instances in table order. The instance list itself (parse,
+ * option is parsed, devices_configure adds the devices every VM has (those
+ * without an option, and those on by default whose option was not given)
+ * and puts the instances in table order. The instance list itself (parse,
  * check, create, destroy) is devinst.c's, which needs no table. Devices
  * never register themselves: they only fill their ops, so no device calls
  * back into the core.
@@ -24,7 +25,8 @@
 #include "devinst.h"
 
 /* Every device, defined in its own file in devices/ (whose header may repeat it). */
-extern const struct device_ops serial_ops, pm_ops, pvpanic_ops, vblk_ops, vnet_ops, vsock_ops;
+extern const struct device_ops serial_ops, pm_ops, pvpanic_ops, vblk_ops, vnet_ops, vsock_ops,
+    vrng_ops;
 
 const struct device_ops *const rv_devices[] = {
 	&serial_ops,
@@ -33,6 +35,7 @@ const struct device_ops *const rv_devices[] = {
 	&vblk_ops,
 	&vnet_ops,
 	&vsock_ops,
+	&vrng_ops,
 	NULL,
 };
 
@@ -55,9 +58,12 @@ int devices_configure(struct rv_config *cfg, char *err, size_t errlen)
 	int r;
 
 	for (const struct device_ops *const *d = rv_devices; *d; d++) {
-		if ((*d)->option)
+		const struct device_option *o = (*d)->option;
+
+		/* An option without a default, or one the command line spoke about: nothing to add. */
+		if (o && (!o->default_spec || devinst_given(cfg, *d)))
 			continue;
-		r = devinst_parse(cfg, *d, NULL, err, errlen);
+		r = devinst_parse(cfg, *d, o ? o->default_spec : NULL, err, errlen);
 		if (r)
 			return r;
 	}

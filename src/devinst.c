@@ -5,8 +5,8 @@
  * setup, destroyed newest first at exit. Needs no device table: it calls
  * each instance's own hooks, so the unit tests' fake VMs use it as is.
  *
- * Exported (contracts in devinst.h): devinst_parse, devinst_check,
- * devinst_create, devinst_destroy, devinst_free.
+ * Exported (contracts in devinst.h): devinst_parse, devinst_given,
+ * devinst_check, devinst_create, devinst_destroy, devinst_free.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -44,6 +44,16 @@ int devinst_parse(struct rv_config *cfg, const struct device_ops *ops, const cha
 	}
 	if (ops->parse) {
 		r = ops->parse(spec, index, &conf, err, errlen);
+		if (r == DEVICE_NONE) {
+			/* Valid, and no instance: remembered so that no default comes back. */
+			free(conf);
+			if (cfg->nr_off == RV_MAX_INSTANCES) {
+				snprintf(err, errlen, "more than %u devices turned off", RV_MAX_INSTANCES);
+				return -E2BIG;
+			}
+			cfg->off[cfg->nr_off++] = ops;
+			return 0;
+		}
 		if (r)
 			return r;
 	}
@@ -51,6 +61,14 @@ int devinst_parse(struct rv_config *cfg, const struct device_ops *ops, const cha
 		.ops = ops, .spec = spec, .index = index, .conf = conf,
 	};
 	return 0;
+}
+
+bool devinst_given(const struct rv_config *cfg, const struct device_ops *ops)
+{
+	for (unsigned i = 0; i < cfg->nr_off; i++)
+		if (cfg->off[i] == ops)
+			return true;
+	return devinst_count(cfg, ops) > 0;
 }
 
 /* devinst_name: "virtio-blk 'a.img'" or "serial", for messages. */
@@ -120,4 +138,5 @@ void devinst_free(struct rv_config *cfg)
 		cfg->dev[i].conf = NULL;
 	}
 	cfg->nr_dev = 0;
+	cfg->nr_off = 0;
 }

@@ -2,6 +2,7 @@
 #ifndef RINGVM_DEVINST_H
 #define RINGVM_DEVINST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "device.h"
@@ -11,11 +12,18 @@ struct rv_config;
 
 /*
  * devinst_parse: parse one spec of `ops` and append the instance to the
- * configuration. Returns 0, or -EINVAL / -E2BIG (too many) with the
- * reason in err.
+ * configuration; a spec the device answers with DEVICE_NONE appends
+ * nothing and is remembered instead (devinst_given). Returns 0, or
+ * -EINVAL / -E2BIG (too many) with the reason in err.
  */
 int devinst_parse(struct rv_config *cfg, const struct device_ops *ops, const char *spec,
     char *err, size_t errlen);
+
+/*
+ * devinst_given: whether the configuration says anything about `ops`: it
+ * has an instance, or a spec turned the device off (DEVICE_NONE).
+ */
+bool devinst_given(const struct rv_config *cfg, const struct device_ops *ops);
 
 /*
  * devinst_check: run every instance's check hook. Returns 0, or -errno

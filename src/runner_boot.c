@@ -43,9 +43,10 @@ static bool runner_has(const struct rv_config *cfg, const char *option)
 /*
  * Modules ringvm-init loads when the kernel has them as modules: vsock
  * (the agent's way home) and PCI virtio are required; pvpanic always, and
- * the disk, network and root file system drivers only when the VM has
- * disks, a network or a --root image, each when present. Every module
- * costs the guest its load at every boot.
+ * the disk, network, entropy and root file system drivers only when the VM
+ * has disks, a network, the entropy device (on unless --rng off) or a
+ * --root image, each when present. Every module costs the guest its load
+ * at every boot.
  */
 static const char *const runner_mods_required[] = {
 	"virtio_pci", "vmw_vsock_virtio_transport", NULL,
@@ -62,6 +63,8 @@ static void runner_mods_optional(const struct rv_config *cfg, const char *m[], s
 		m[n++] = "virtio_blk";
 	if (runner_has(cfg, "net"))
 		m[n++] = "virtio_net";
+	if (runner_has(cfg, "rng"))
+		m[n++] = "virtio_rng";
 	for (size_t i = 0; cfg->run.root && i < sizeof(root) / sizeof(root[0]) && n + 1 < max; i++)
 		m[n++] = root[i];
 	m[n] = NULL;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # mkguest.sh: build the guest kernel and initramfs from Debian packages only:
-# Debian's vmlinuz, busybox-static, the virtio and pvpanic modules, and the
-# /init and test scripts in tests/guest/. Output: $BUILD/vmlinuz, $BUILD/guest.cpio.gz.
+# Debian's vmlinuz, busybox-static, the virtio (virtio-rng too) and pvpanic
+# modules, and the /init and test scripts in tests/guest/. Output: $BUILD/vmlinuz, $BUILD/guest.cpio.gz.
 set -eu
 . "$(dirname "$0")/common.sh"
 bed_need "$KERNEL_SRC" "$BUSYBOX" "$MODDIR"
@@ -18,6 +18,7 @@ for m in drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko \
     drivers/virtio/virtio_pci.ko drivers/block/virtio_blk.ko net/core/failover.ko \
     drivers/net/net_failover.ko drivers/net/virtio_net.ko \
     drivers/misc/pvpanic/pvpanic.ko drivers/misc/pvpanic/pvpanic-mmio.ko \
+    drivers/char/hw_random/virtio-rng.ko \
     lib/crc16.ko crypto/crc32c_generic.ko fs/mbcache.ko fs/jbd2/jbd2.ko fs/ext4/ext4.ko; do
 	src=$MODDIR/$m
 	[ -e "$src" ] || src=$(ls "$src".* 2>/dev/null | head -n 1)

@@ -129,6 +129,11 @@ bad net_bad_tap_option 2 "net 'tap,bogus=1': unknown option 'bogus'" -k "$K" -n 
 bad net_none_option 2 "net 'none,x=1': unknown option 'x=1'" -k "$K" -n none,x=1
 bad net_bad_mac 2 "mac 'zz' is not a unicast address" -k "$K" -n user,mac=zz
 bad net_bad_backend 2 "unknown backend 'vde'" -k "$K" -n vde
+bad rng_bad_word 2 "rng 'fast': unknown option 'fast' \\(use off, on, or rate=BYTES\\[/s\\],burst=BYTES\\)" \
+    -k "$K" --rng fast
+bad rng_rate_zero 2 "rng 'rate=0': rate '0' is not 1K/s to 1G/s" -k "$K" --rng rate=0
+bad rng_burst_too_big 2 "rng 'burst=1G': burst '1G' is not 64 to 16M bytes" -k "$K" --rng burst=1G
+bad rng_twice 2 "option --rng given twice" -k "$K" --rng off --rng on
 bad check_bad_disk 3 "disk 'nope' cannot be opened: No such file or directory" --check -k "$K" -d nope
 
 # The command mode: every failure of ringvm's own is 125, with the cause.

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "virtio_blk.h"
 #include "virtio_net.h"
+#include "virtio_rng.h"
 #include "virtio_vsock.h"
 #include "vm.h"
 #include "unit.h"
@@ -142,8 +143,9 @@ static void test_good(void)
 	    cfg.mem_size == RV_MEM_DEFAULT && cfg.ncpus == 1 && nr_of(&vblk_ops) == 0 &&
 	    nr_of(&vnet_ops) == 0, "defaults: 256M, 1 cpu, no initrd, append or disks");
 	UNIT_OK(&u, nr_of(&serial_ops) == 1 && nr_of(&pm_ops) == 1 && nr_of(&pvpanic_ops) == 1 &&
-	    cfg.nr_dev == 3 && cfg.dev[0].ops == rv_devices[0],
-	    "every VM has one serial, pm and pvpanic, in table order");
+	    nr_of(&vrng_ops) == 1 && cfg.nr_dev == 4 && cfg.dev[0].ops == rv_devices[0] &&
+	    cfg.dev[3].ops == &vrng_ops && !strcmp(spec_of(&vrng_ops, 0), "on"),
+	    "every VM has one serial, pm and pvpanic, and the entropy device (on), in table order");
 	UNIT_OK(&u, parse("-k", "k", "-i", "rd", "-a", "quiet loglevel=3", "-m", "1G", "-c", "4",
 	    NULL) == CLI_RUN && !strcmp(cfg.initrd, "rd") &&
 	    !strcmp(cfg.append, "quiet loglevel=3") && cfg.mem_size == 1ull << 30 && cfg.ncpus == 4,
@@ -284,6 +286,30 @@ static void test_bad(void)
 	UNIT_OK(&u, error_is(parse("-k", "k", "--vsock=cid=3", "--vsock", "cid=4", NULL),
 	    "option --vsock given twice"), "--vsock twice is refused");
 
+	/* --rng: on by default, "off" leaves it out, options replace the default's. */
+	UNIT_OK(&u, parse("-k", "k", "--rng", "off", NULL) == CLI_RUN && nr_of(&vrng_ops) == 0 &&
+	    cfg.nr_dev == 3 && cfg.nr_off == 1, "--rng off: no entropy device, and no default");
+	UNIT_OK(&u, parse("-k", "k", "--rng=rate=64K/s,burst=8K", NULL) == CLI_RUN &&
+	    nr_of(&vrng_ops) == 1 && !strcmp(spec_of(&vrng_ops, 0), "rate=64K/s,burst=8K") &&
+	    ((const struct vrng_spec *)cfg.dev[3].conf)->rate == 65536 &&
+	    ((const struct vrng_spec *)cfg.dev[3].conf)->burst == 8192,
+	    "--rng rate=,burst=: one device with those, not the default besides");
+	UNIT_OK(&u, parse("-k", "k", "--rng", "on", "-d", "x.img", NULL) == CLI_RUN &&
+	    nr_of(&vrng_ops) == 1 && cfg.dev[cfg.nr_dev - 1].ops == &vrng_ops,
+	    "--rng on: one device, after the disks (table order)");
+	UNIT_OK(&u, error_is(parse("-k", "k", "--rng", "off", "--rng", "on", NULL),
+	    "option --rng given twice"), "--rng twice is refused");
+	UNIT_OK(&u, error_is(parse("-k", "k", "--rng", "rate=0", NULL),
+	    "rng 'rate=0': rate '0' is not 1K/s to 1G/s"), "--rng rate=0 is refused");
+	UNIT_OK(&u, error_is(parse("-k", "k", "--rng", "fast", NULL),
+	    "rng 'fast': unknown option 'fast' (use off, on, or rate=BYTES[/s],burst=BYTES)"),
+	    "--rng with an unknown word");
+	UNIT_OK(&u, error_is(parse("-k", "k", "--rng", "", NULL),
+	    "rng '': unknown option '' (use off, on, or rate=BYTES[/s],burst=BYTES)"),
+	    "--rng with an empty spec");
+	UNIT_OK(&u, parse("-k", "k", "--rng", "off", "--", "true", NULL) == CLI_RUN &&
+	    nr_of(&vrng_ops) == 0, "--rng off in the command mode");
+
 	/* Repeated single-use options (the man page: "an unknown or repeated option"). */
 	UNIT_OK(&u, error_is(parse("-k", "a", "-k", "b", NULL), "option -k given twice"), "-k twice");
 	UNIT_OK(&u, error_is(parse("-k", "a", "--kernel", "b", NULL),
@@ -315,6 +341,41 @@ static void test_bad(void)
 		UNIT_OK(&u, cli_parse(5, argv, &cfg, stdout, small, sizeof(small)) == CLI_ERROR &&
 		    small[sizeof(small) - 1] == '\0' && !strncmp(small, "memory size", 11),
 		    "a short error buffer is truncated and terminated");
+	}
+}
+
+/* test_rng_specs: --rng's values, bounds and mistakes (vrng_parse_spec). */
+static void test_rng_specs(void)
+{
+	static const struct { const char *s; int ret; uint64_t rate, burst; } t[] = {
+		{ "on", 0, 256 << 10, 64 << 10 }, { "off", DEVICE_NONE, 256 << 10, 64 << 10 },
+		{ "rate=64K/s", 0, 64 << 10, 64 << 10 }, { "rate=64k", 0, 64 << 10, 64 << 10 },
+		{ "burst=4096", 0, 256 << 10, 4096 }, { "rate=1M,burst=1M", 0, 1 << 20, 1 << 20 },
+		{ "burst=8K,rate=2048/s", 0, 2048, 8192 }, { "rate=1G/s", 0, 1 << 30, 64 << 10 },
+		{ "rate=1024", 0, 1024, 64 << 10 }, { "burst=64", 0, 256 << 10, 64 },
+		{ "burst=16M", 0, 256 << 10, 16 << 20 }, { "rate=1073741824/s", 0, 1 << 30, 64 << 10 },
+		{ "rate=1023", -EINVAL, 0, 0 }, { "rate=1073741825", -EINVAL, 0, 0 },
+		{ "rate=2G", -EINVAL, 0, 0 }, { "rate=18446744073709551617", -EINVAL, 0, 0 },
+		{ "rate=", -EINVAL, 0, 0 }, { "rate=/s", -EINVAL, 0, 0 }, { "rate=1K/m", -EINVAL, 0, 0 },
+		{ "rate=1KB", -EINVAL, 0, 0 }, { "rate=-1K", -EINVAL, 0, 0 }, { "rate= 1K", -EINVAL, 0, 0 },
+		{ "burst=63", -EINVAL, 0, 0 }, { "burst=17M", -EINVAL, 0, 0 }, { "burst=1K/s", -EINVAL, 0, 0 },
+		{ "rate=4K,rate=8K", -EINVAL, 0, 0 }, { "burst=1K,burst=1K", -EINVAL, 0, 0 },
+		{ "off,rate=4K", -EINVAL, 0, 0 }, { "on,burst=1K", -EINVAL, 0, 0 },
+		{ "rate=4K,", -EINVAL, 0, 0 }, { ",rate=4K", -EINVAL, 0, 0 }, { "OFF", -EINVAL, 0, 0 },
+		{ "", -EINVAL, 0, 0 },
+	};
+	char name[96];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct vrng_spec sp;
+		int r;
+
+		memset(err, 0, sizeof(err));
+		r = vrng_parse_spec(t[i].s, &sp, err, sizeof(err));
+		snprintf(name, sizeof(name), "rng spec '%s' -> %s", t[i].s,
+		    t[i].ret == 0 ? "ok" : t[i].ret == DEVICE_NONE ? "off" : "EINVAL");
+		UNIT_OK(&u, r == t[i].ret && (r < 0 ? err[0] && !strchr(err, '\n') :
+		    sp.rate == t[i].rate && sp.burst == t[i].burst), name);
 	}
 }
 
@@ -750,21 +811,79 @@ static void test_table(void)
 		ok &= !o->short_name || !strchr(core, o->short_name);
 		ok &= devices_find_option(o->name, 0) == *d;
 		ok &= !o->short_name || devices_find_option(NULL, o->short_name) == *d;
+		if (o->default_spec) {
+			void *conf = NULL;
+
+			/* A default that does not parse would fail every run without the option. */
+			ok &= (*d)->parse(o->default_spec, 0, &conf, err, sizeof(err)) == 0;
+			free(conf);
+		}
 	}
 	UNIT_OK(&u, ok && devs >= 5 && opts >= 2, "table: every device creates and destroys; every "
-	    "option parses, is capped and documented, and is unique");
+	    "option parses (its default spec too), is capped and documented, and is unique");
 	UNIT_OK(&u, devices_find_option("disk", 0) == &vblk_ops &&
 	    devices_find_option(NULL, 'n') == &vnet_ops && !devices_find_option("kernel", 'k'),
 	    "table: -d/--disk and -n/--net find their devices; core options are not devices");
 }
 
+/* A device on by default for test_default_off: "off" is DEVICE_NONE, "bad" an error. */
+static int fake_parse(const char *spec, unsigned index, void **conf, char *e, size_t elen)
+{
+	(void)index;
+	(void)conf;
+	if (!strcmp(spec, "off"))
+		return DEVICE_NONE;
+	if (!strcmp(spec, "bad")) {
+		snprintf(e, elen, "fake: bad spec");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct device_option fake_option = {
+	.name = "fake", .arg = "SPEC", .summary = "a test device", .max = 1, .noun = "fakes",
+	.default_spec = "on",
+};
+
+static const struct device_ops fake_ops = {
+	.name = "fake", .option = &fake_option, .parse = fake_parse,
+};
+
+/*
+ * test_default_off: the instance list's side of default devices: a spec
+ * the device answers DEVICE_NONE makes no instance but counts as given
+ * (so devices_configure adds no default), a spec that parses makes one,
+ * a bad one neither, and devinst_free forgets both.
+ */
+static void test_default_off(void)
+{
+	struct rv_config c;
+
+	memset(&c, 0, sizeof(c));
+	UNIT_OK(&u, !devinst_given(&c, &fake_ops), "default: a device nothing was said about is not given");
+	UNIT_OK(&u, devinst_parse(&c, &fake_ops, "off", err, sizeof(err)) == 0 && c.nr_dev == 0 &&
+	    c.nr_off == 1 && devinst_given(&c, &fake_ops),
+	    "default: DEVICE_NONE makes no instance, and the device counts as given (off)");
+	devinst_free(&c);
+	UNIT_OK(&u, c.nr_off == 0 && !devinst_given(&c, &fake_ops), "default: devinst_free forgets 'off'");
+	UNIT_OK(&u, devinst_parse(&c, &fake_ops, "on", err, sizeof(err)) == 0 && c.nr_dev == 1 &&
+	    c.nr_off == 0 && devinst_given(&c, &fake_ops), "default: a spec that parses is an instance");
+	devinst_free(&c);
+	UNIT_OK(&u, devinst_parse(&c, &fake_ops, "bad", err, sizeof(err)) == -EINVAL &&
+	    c.nr_dev == 0 && c.nr_off == 0 && !devinst_given(&c, &fake_ops) &&
+	    !strcmp(err, "fake: bad spec"), "default: a bad spec is neither an instance nor 'off'");
+	devinst_free(&c);
+}
+
 int main(void)
 {
 	test_table();
+	test_default_off();
 	test_durations();
 	test_sizes();
 	test_good();
 	test_bad();
+	test_rng_specs();
 	test_help_version();
 	test_disks_cli();
 	test_disk_specs();

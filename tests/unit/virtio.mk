@@ -24,3 +24,9 @@ obj/tests/test_disk: obj/tests/unit/test_disk.o $(VIRTIO_TEST_OBJ)
 # The queue notification watcher and its empty-storm pause (src/kick.c).
 UNIT_BIN += obj/tests/test_kick
 obj/tests/test_kick: obj/tests/unit/test_kick.o obj/src/kick.o $(UNIT_COMMON)
+
+# test_vrng: the entropy device behind the real transport; its bucket reads
+# a fake clock, and getrandom fails on demand through --wrap.
+UNIT_BIN += obj/tests/test_vrng
+obj/tests/test_vrng: LDFLAGS += -Wl,--wrap=getrandom
+obj/tests/test_vrng: obj/tests/unit/test_vrng.o obj/devices/virtio_rng.o $(VIRTIO_TEST_OBJ)
