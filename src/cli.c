@@ -66,7 +66,7 @@ static const struct cli_core cli_core_opts[] = {
 	{ "root", required_argument, CLI_OPT_ROOT, "IMAGE", "root file system: ext4, squashfs or erofs, read-only" },
 	{ "modules", required_argument, CLI_OPT_MODULES, "DIR", "the guest kernel's modules (else /lib/modules/VER)" },
 	{ "sandbox", required_argument, CLI_OPT_SANDBOX, "on|off",
-	    "seccomp and Landlock confinement (default on; off only to debug)" },
+	    "confine ringvm: seccomp, Landlock (default on)" },
 	{ "check", no_argument, CLI_OPT_CHECK, NULL, "check the options and files, start nothing" },
 	{ "help", no_argument, 'h', NULL, "show this help" },
 	{ "version", no_argument, 'V', NULL, "show the version" },
