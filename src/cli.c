@@ -151,8 +151,8 @@ void cli_usage(FILE *out)
 	    "command line, 3 bad kernel, initrd or disk file, 4 the guest rebooted, 5 guest\n"
 	    "kernel panic, 6 vCPU failure, 128+N stopped by signal N (Ctrl-A x: 130).\n"
 	    "With -- COMMAND: the command's own, 128+N killed by signal N, 124 timed out,\n"
-	    "125 ringvm or the VM failed, 126 not executable, 127 not found, 153 output limit.\n"
-	    "Either way: 159 a thread of ringvm broke its sandbox (the line on stderr says how).\n"
+	    "125 ringvm or the VM failed, 126 not executable, 127 not found, 153 output\n"
+	    "limit. Either way: 159 a thread of ringvm broke its sandbox (see stderr).\n"
 	    "\n"
 	    "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A. See ringvm(1).\n",
 	    out);
