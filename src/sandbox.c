@@ -199,7 +199,8 @@ static void sandbox_on_sigsys(int sig, siginfo_t *si, void *uc)
 	if (write(STDERR_FILENO, line, n) < 0) {
 		/* Nothing left to tell it to. */
 	}
-	_exit(RV_EXIT_SANDBOX);
+	/* The system call itself: sanitizer builds wrap _exit in code the filters refuse. */
+	syscall(SYS_exit_group, RV_EXIT_SANDBOX);
 }
 
 /* sandbox_names: the report's table of system call names, filled now. */
