@@ -172,7 +172,6 @@ struct vsock {
 	ev_io listen_io;
 	bool listen_paused;		/* accept failed (fd limit): wait for a slot or the retry */
 	ev_timer listen_retry;		/* while paused: try accepting again */
-	uint64_t listen_dev, listen_ino;	/* the socket file we made, removed only if unchanged */
 	bool tx_blocked;		/* orphan queue full: TX waits for RX buffers */
 	bool rx_starved;		/* a pop found no RX buffer: waiting for an RX kick */
 	ev_idle tx_more;		/* TX budget used, or TX unblocked: continue */

@@ -62,7 +62,6 @@ int vsock_host_listen(struct vsock *vs)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *path = vs->spec.path;
 	size_t len = strnlen(path, sizeof(vs->spec.path));
-	struct stat st;
 	char why[300];
 	int fd, r;
 
@@ -86,7 +85,7 @@ int vsock_host_listen(struct vsock *vs)
 	memcpy(sa.sun_path, path, len);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(fd, VSOCK_ACCEPT_BUDGET) || lstat(path, &st)) {
+	    listen(fd, VSOCK_ACCEPT_BUDGET)) {
 		r = -errno;
 		log_warn("vsock: cannot listen on '%s'", path);
 		if (fd >= 0)
@@ -94,28 +93,25 @@ int vsock_host_listen(struct vsock *vs)
 		return r;
 	}
 	vs->listen_fd = fd;
-	vs->listen_dev = st.st_dev;
-	vs->listen_ino = st.st_ino;
 	ev_io_init(&vs->listen_io, vsock_host_on_accept, fd, EV_READ);
 	vs->listen_io.data = vs;
 	ev_io_start(vs->vm->loop->ev, &vs->listen_io);
 	return 0;
 }
 
+/*
+ * vsock_host_close: stop listening. The socket file stays: at exit the
+ * loop thread is sandboxed and may remove no file (docs/SECURITY.md); the
+ * next ringvm with this path replaces it as a stale socket.
+ */
 void vsock_host_close(struct vsock *vs)
 {
-	struct stat st;
-
 	ev_timer_stop(vs->vm->loop->ev, &vs->listen_retry);
 	if (vs->listen_fd < 0)
 		return;
 	ev_io_stop(vs->vm->loop->ev, &vs->listen_io);
 	close(vs->listen_fd);
 	vs->listen_fd = -1;
-	/* Remove the file only if it is still the socket we made, not someone's replacement. */
-	if (lstat(vs->spec.path, &st) == 0 && S_ISSOCK(st.st_mode) &&
-	    st.st_dev == vs->listen_dev && st.st_ino == vs->listen_ino)
-		unlink(vs->spec.path);
 }
 
 void vsock_host_resume(struct vsock *vs)
