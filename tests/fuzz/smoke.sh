@@ -6,7 +6,8 @@
 #   not ok - fuzz NAME: <what happened>
 # Every executable in obj/fuzz runs. Run from anywhere; tests/check.sh runs
 # it from the repository top.
-# FUZZ_RUNS (default 20000) and FUZZ_SEED (default 1) change the run.
+# FUZZ_RUNS (default 20000), FUZZ_SECONDS (default 90: the most a target
+# runs) and FUZZ_SEED (default 1) change the run.
 # A crashing input is kept in build/fuzz/ with the command that replays it.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -47,9 +48,13 @@ for name in $TARGETS; do
 		cp "tests/fuzz/corpus/$name"/* "$W/$name/corpus/" 2>/dev/null
 	fi
 	# Each target runs in its own directory so stray files stay in $W.
-	(cd "$W/$name" && exec timeout 60 "$bin" -runs="$RUNS" -seed="$SEED" -max_len=4096 \
-	    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$W/$name/" \
-	    corpus) > "$W/$name/log" 2>&1
+	# FUZZ_RUNS inputs, or FUZZ_SECONDS (default 90) of them on a loaded
+	# machine, whichever comes first: a slow machine runs fewer inputs, it
+	# does not fail. -timeout catches one input that hangs; the outer
+	# timeout only a fuzzer that is stuck outside an input.
+	(cd "$W/$name" && exec timeout 300 "$bin" -runs="$RUNS" -seed="$SEED" -max_len=4096 \
+	    -max_total_time="${FUZZ_SECONDS:-90}" -timeout=10 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix="$W/$name/" corpus) > "$W/$name/log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$W/$name/log" | tail -n 1)
 	execs=${execs:-0}
@@ -60,7 +65,7 @@ for name in $TARGETS; do
 	fi
 	status=1
 	if [ "$rc" -eq 124 ]; then
-		echo "not ok - fuzz $name: still running after 60 s ($execs execs)"
+		echo "not ok - fuzz $name: still running after 300 s ($execs execs)"
 	else
 		echo "not ok - fuzz $name: failed after $execs execs (exit $rc)"
 	fi
