@@ -50,3 +50,13 @@ wait_line() {
 	fail "no line matching '$2' within $3 s"
 	return 1
 }
+
+# own_rss PID: ringvm's resident memory in KiB without the guest's RAM (the
+# largest mapping, bounded by -m and touched as the guest pleases): what
+# ringvm itself holds. Needs /proc/PID/smaps (root reads it; ringvm is not
+# dumpable).
+own_rss() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { n++ } /^Size:/ { size[n] = $2 } /^Rss:/ { rss[n] = $2; all += $2 }
+	    END { for (i in size) if (size[i] > max) { max = size[i]; big = rss[i] }
+	        if (n) print all - big }' "/proc/$1/smaps" 2>/dev/null
+}

@@ -9,8 +9,10 @@
 VS_BYTES=67108864	# 64 MiB
 VS_STALL=8		# seconds the reader sleeps before reading
 
-# rss_watch PIDFILE OUT: sample the ringvm under PIDFILE's timeout every
-# half second into OUT (KiB, one line each) until it exits.
+# rss_watch PIDFILE OUT: sample the memory of the ringvm under PIDFILE's
+# timeout every half second into OUT (KiB, one line each) until it exits:
+# its own, without the guest's RAM (own_rss), which the guest may touch as
+# it likes (up to -m) while the data flows.
 rss_watch() {
 	_t=$(cat "$1")
 	_p=
@@ -23,8 +25,7 @@ rss_watch() {
 				_p=$(pgrep -P "$_t" | head -n 1)
 			fi
 		fi
-		[ -n "$_p" ] && sed -n 's/^VmRSS:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "/proc/$_p/status" \
-		    2>/dev/null >> "$2"
+		[ -n "$_p" ] && own_rss "$_p" >> "$2"
 		sleep 0.5
 	done
 }
