@@ -474,7 +474,7 @@ static int vblk_check(const void *conf, char *err, size_t errlen)
 		snprintf(err, errlen, "disk '%s' %s", spec->path, why);
 		return r;
 	}
-	close(d.fd);
+	disk_release(&d);
 	return 0;
 }
 

@@ -182,7 +182,7 @@ static void test_submit_retry(void)
 	fail_fdatasync = 1;
 	UNIT_OK(&u, disk_close(&d) == -EIO, "S3: a failing final fdatasync is returned by disk_close");
 	UNIT_OK(&u, disk_open(&d, path, false, err, sizeof(err)) == 0, "S3: reopen");
-	fail_close_fd = d.fd;
+	fail_close_fd = d.img.fd;
 	UNIT_OK(&u, disk_close(&d) == -EIO, "S3: a failing final close is returned by disk_close");
 	UNIT_OK(&u, disk_open(&d, path, true, err, sizeof(err)) == 0 && disk_close(&d) == 0,
 	    "S3: a read-only disk closes with 0 (nothing to flush)");

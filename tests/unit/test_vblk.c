@@ -321,7 +321,7 @@ static void test_b6(void)
 	file_snap(file0);
 	UNIT_OK(&u, (feat & F_RO) && !(feat & (F_DISCARD | F_WRITE_ZEROES)),
 	    "B6: read-only disk offers RO and neither DISCARD nor WRITE_ZEROES");
-	UNIT_OK(&u, (fcntl(ro.b->disk.fd, F_GETFL) & O_ACCMODE) == O_RDONLY,
+	UNIT_OK(&u, (fcntl(ro.b->disk.img.fd, F_GETFL) & O_ACCMODE) == O_RDONLY,
 	    "B6: the read-only image is opened O_RDONLY");
 	UNIT_OK(&u, req(&ro, VF_BLK_OUT, 0, 512, &rq) == S_IOERR, "B6: write on a read-only disk: IOERR");
 	UNIT_OK(&u, req(&ro, VF_BLK_DISCARD, 0, 16, &rq) >= S_IOERR &&

@@ -5,7 +5,7 @@
 # ioctls. vfake.o is the fake driver the fuzzers share (tests/fuzz/fuzz.mk).
 VIRTIO_TEST_OBJ = obj/tests/unit/vfake.o obj/tests/unit/stubs_virtio.o \
 	obj/src/virtio_pci.o obj/src/kick.o obj/src/virtq.o obj/src/gmem.o obj/src/msix.o \
-	obj/src/pci.o obj/src/bus.o obj/src/arch/x86/machine.o obj/src/disk.o \
+	obj/src/pci.o obj/src/bus.o obj/src/arch/x86/machine.o obj/src/disk.o obj/src/disk_io.o \
 	obj/devices/virtio_blk.o obj/src/devinst.o obj/src/log.o
 
 UNIT_BIN += obj/tests/test_virtq obj/tests/test_virtq_ev obj/tests/test_vpci obj/tests/test_vblk
