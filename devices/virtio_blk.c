@@ -82,6 +82,12 @@ int vblk_parse_spec(const char *s, struct vblk_spec *spec, char *err, size_t err
 	return 0;
 }
 
+/* vblk_mode: how the disk layer opens the spec's image. */
+static enum disk_mode vblk_mode(const struct vblk_spec *spec)
+{
+	return spec->ro ? DISK_RO : DISK_RW;
+}
+
 /*
  * vblk_status_byte: host address of the last byte of the chain's last
  * descriptor, which must be writable; NULL when it is not or is empty (B5).
@@ -468,7 +474,7 @@ static int vblk_check(const void *conf, char *err, size_t errlen)
 	const struct vblk_spec *spec = conf;
 	struct disk d;
 	char why[300];
-	int r = disk_open(&d, spec->path, spec->ro, why, sizeof(why));
+	int r = disk_open(&d, spec->path, vblk_mode(spec), why, sizeof(why));
 
 	if (r) {
 		snprintf(err, errlen, "disk '%s' %s", spec->path, why);
@@ -487,7 +493,7 @@ static int vblk_create(struct vm *vm, const void *conf, void **state, char *err,
 	if (!b)
 		return -ENOMEM;
 	b->spec = *(const struct vblk_spec *)conf;
-	r = disk_open(&b->disk, b->spec.path, b->spec.ro, why, sizeof(why));
+	r = disk_open(&b->disk, b->spec.path, vblk_mode(&b->spec), why, sizeof(why));
 	if (r) {
 		snprintf(err, errlen, "disk '%s' %s", b->spec.path, why);
 		free(b);

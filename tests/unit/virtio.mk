@@ -5,7 +5,7 @@
 # ioctls. vfake.o is the fake driver the fuzzers share (tests/fuzz/fuzz.mk).
 VIRTIO_TEST_OBJ = obj/tests/unit/vfake.o obj/tests/unit/stubs_virtio.o \
 	obj/src/virtio_pci.o obj/src/kick.o obj/src/virtq.o obj/src/gmem.o obj/src/msix.o \
-	obj/src/pci.o obj/src/bus.o obj/src/arch/x86/machine.o obj/src/disk.o obj/src/disk_io.o \
+	obj/src/pci.o obj/src/bus.o obj/src/arch/x86/machine.o obj/src/disk.o obj/src/disk_io.o obj/src/disk_cow.o obj/src/disk_tmp.o \
 	obj/devices/virtio_blk.o obj/src/devinst.o obj/src/log.o
 
 UNIT_BIN += obj/tests/test_virtq obj/tests/test_virtq_ev obj/tests/test_vpci obj/tests/test_vblk
@@ -24,3 +24,9 @@ obj/tests/test_disk: obj/tests/unit/test_disk.o $(VIRTIO_TEST_OBJ)
 # The queue notification watcher and its empty-storm pause (src/kick.c).
 UNIT_BIN += obj/tests/test_kick
 obj/tests/test_kick: obj/tests/unit/test_kick.o obj/src/kick.o $(UNIT_COMMON)
+
+# test_disk_cow: snapshot disks on both engines; open (to force the mkstemp
+# fallback) and fdatasync (to see which file a flush syncs) are wrapped.
+UNIT_BIN += obj/tests/test_disk_cow
+obj/tests/test_disk_cow: LDFLAGS += -Wl,--wrap=open,--wrap=fdatasync
+obj/tests/test_disk_cow: obj/tests/unit/test_disk_cow.o $(VIRTIO_TEST_OBJ)
