@@ -35,7 +35,8 @@ int disk_open(struct disk *d, const char *path, enum disk_mode mode, char *err, 
 		int e = errno;
 
 		if (!ro && (e == EROFS || e == EACCES || e == EPERM))
-			snprintf(err, errlen, "is read-only (%s); add ,ro", strerror(e));
+			snprintf(err, errlen, "is read-only (%s); add ,ro or ,snapshot",
+			    strerror(e));
 		else
 			snprintf(err, errlen, "cannot be opened: %s", strerror(e));
 		return -e;
