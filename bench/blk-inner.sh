@@ -2,9 +2,14 @@
 # blk-inner.sh: bench/blk's runs, on a machine with KVM (the outer VM in
 # nested mode). Each run boots one VMM with the same kernel, initramfs (the
 # test guest plus blkbench), memory and a raw image file, and runs in the
-# guest: sequential 1 MiB O_DIRECT reads and writes, then 4 KiB random reads
-# at queue depths 1 and 8. The VMMs alternate round by round so that drift in
-# the machine's speed hits them alike. Prints "RESULT vmm run line...".
+# guest: sequential 1 MiB O_DIRECT reads and writes, the written range read
+# again (reread), then 4 KiB random reads at queue depths 1 and 8. The VMMs
+# alternate round by round so that drift in the machine's speed hits them
+# alike. ringvm-snap and ringvm-snap-sync run the same image as a snapshot
+# disk (-d IMG,snapshot): seqread reads the image through the overlay's map,
+# seqwrite fills fresh overlay clusters, reread reads them back, randread
+# mixes both; the overlay goes in the image's directory (TMPDIR), so both
+# live on the same file system. Prints "RESULT vmm run line...".
 # Environment: RINGVM KERNEL INITRD QEMU RUNS IMG SEQ_MIB RAND_SECS
 QEMU=${QEMU:-qemu-system-x86_64}
 RUNS=${RUNS:-3}
@@ -15,6 +20,7 @@ mem=256
 # In the outer VM the bench initramfs comes with the bed files.
 [ -e /bed/blkguest.cpio.gz ] && INITRD=/bed/blkguest.cpio.gz
 cmd="blkbench /dev/vda seqread $SEQ_MIB; blkbench /dev/vda seqwrite $SEQ_MIB;"
+cmd="$cmd blkbench /dev/vda reread $SEQ_MIB;"
 cmd="$cmd blkbench /dev/vda randread $RAND_SECS 1; blkbench /dev/vda randread $RAND_SECS 8"
 append="quiet rvcmd=\"$cmd\""
 full="console=ttyS0 sysctl.kernel.panic=-1 $append"	# what ringvm passes: its defaults + -a
@@ -42,6 +48,11 @@ i=1
 while [ "$i" -le "$RUNS" ]; do
 	run ringvm "$RINGVM" -k "$KERNEL" -i "$INITRD" -m ${mem}M -d "$IMG" -a "$append"
 	run ringvm-sync "$RINGVM" -k "$KERNEL" -i "$INITRD" -m ${mem}M -d "$IMG,aio=sync" -a "$append"
+	export TMPDIR="$(dirname "$IMG")"
+	run ringvm-snap "$RINGVM" -k "$KERNEL" -i "$INITRD" -m ${mem}M -d "$IMG,snapshot" -a "$append"
+	run ringvm-snap-sync "$RINGVM" -k "$KERNEL" -i "$INITRD" -m ${mem}M \
+	    -d "$IMG,snapshot,aio=sync" -a "$append"
+	unset TMPDIR
 	# QEMU's virtio-blk over PCI as a user would start it: default cache
 	# (writeback, as ringvm: the host page cache, flushes on guest flush) and
 	# its default thread-pool AIO.

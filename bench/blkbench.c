@@ -4,6 +4,7 @@
  * cache never answers for the device.
  *
  *   blkbench DEV seqread  MIB     1 MiB reads from offset 0, MIB in all
+ *   blkbench DEV reread   MIB     the same, reported as "reread" (after seqwrite)
  *   blkbench DEV seqwrite MIB     1 MiB writes (timed), then fdatasync (timed apart)
  *   blkbench DEV randread SECS QD 4 KiB reads at random aligned offsets,
  *                                 QD threads each with one read in flight
@@ -111,7 +112,7 @@ int main(int argc, char **argv)
 	double secs;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: blkbench DEV seqread|seqwrite MIB | randread SECS QD\n");
+		fprintf(stderr, "usage: blkbench DEV seqread|seqwrite|reread MIB | randread SECS QD\n");
 		return 2;
 	}
 	b.fd = open(argv[1], (strcmp(argv[2], "seqwrite") ? O_RDONLY : O_RDWR) | O_DIRECT);
@@ -119,7 +120,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "blkbench: %s: %s\n", argv[1], strerror(errno));
 		return 1;
 	}
-	if (!strcmp(argv[2], "seqread") || !strcmp(argv[2], "seqwrite")) {
+	if (!strcmp(argv[2], "seqread") || !strcmp(argv[2], "seqwrite") ||
+	    !strcmp(argv[2], "reread")) {
 		uint64_t mib = strtoull(argv[3], NULL, 0);
 
 		secs = seq(&b, argv[2][3] == 'w', mib);

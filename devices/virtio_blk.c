@@ -58,6 +58,8 @@ int vblk_parse_spec(const char *s, struct vblk_spec *spec, char *err, size_t err
 
 		if (n == 2 && !strncmp(opt, "ro", 2)) {
 			spec->ro = true;
+		} else if (n == 8 && !strncmp(opt, "snapshot", n)) {
+			spec->snapshot = true;
 		} else if (n == 10 && !strncmp(opt, "ring=split", n)) {
 			spec->split_only = true;
 		} else if (n == 11 && !strncmp(opt, "ring=packed", n)) {
@@ -79,7 +81,19 @@ int vblk_parse_spec(const char *s, struct vblk_spec *spec, char *err, size_t err
 		}
 		p = end;
 	}
+	/* The guest sees a read-only disk, or a writable one: not both. */
+	if (spec->ro && spec->snapshot) {
+		snprintf(err, errlen, "disk '%s': ro and snapshot exclude each other (a snapshot "
+		    "disk is writable; its image is never written either way)", s);
+		return -1;
+	}
 	return 0;
+}
+
+/* vblk_mode: how the disk layer opens the spec's image. */
+static enum disk_mode vblk_mode(const struct vblk_spec *spec)
+{
+	return spec->snapshot ? DISK_SNAPSHOT : spec->ro ? DISK_RO : DISK_RW;
 }
 
 /*
@@ -436,6 +450,7 @@ static void vblk_usage(FILE *out)
 	/* One sub-option per line, as ringvm(1) orders them: adding one is one line. */
 	fputs("Disk options (-d PATH,OPTION,...):\n"
 	    "  ro                 read-only for the guest\n"
+	    "  snapshot           writable; writes go to a throwaway overlay in $TMPDIR\n"
 	    "  serial=ID          the disk's serial number (up to 20 bytes)\n"
 	    "  ring=split|packed  virtqueue layout offered\n"
 	    "  aio=uring|sync     how the host does the I/O\n", out);
@@ -462,19 +477,22 @@ static int vblk_parse(const char *text, unsigned index, void **conf, char *err, 
 	return 0;
 }
 
-/* vblk_check: the image is one disk_open accepts (opened and closed again: only looked at). */
+/*
+ * vblk_check: the image is one disk_open accepts (opened and closed again:
+ * only looked at; a snapshot's overlay too, so a bad TMPDIR is caught here).
+ */
 static int vblk_check(const void *conf, char *err, size_t errlen)
 {
 	const struct vblk_spec *spec = conf;
 	struct disk d;
 	char why[300];
-	int r = disk_open(&d, spec->path, spec->ro, why, sizeof(why));
+	int r = disk_open(&d, spec->path, vblk_mode(spec), why, sizeof(why));
 
 	if (r) {
 		snprintf(err, errlen, "disk '%s' %s", spec->path, why);
 		return r;
 	}
-	close(d.fd);
+	disk_release(&d);
 	return 0;
 }
 
@@ -487,7 +505,7 @@ static int vblk_create(struct vm *vm, const void *conf, void **state, char *err,
 	if (!b)
 		return -ENOMEM;
 	b->spec = *(const struct vblk_spec *)conf;
-	r = disk_open(&b->disk, b->spec.path, b->spec.ro, why, sizeof(why));
+	r = disk_open(&b->disk, b->spec.path, vblk_mode(&b->spec), why, sizeof(why));
 	if (r) {
 		snprintf(err, errlen, "disk '%s' %s", b->spec.path, why);
 		free(b);

@@ -20,6 +20,7 @@
 struct vblk_spec {
 	char path[4096];
 	bool ro;
+	bool snapshot;		/* the image read-only, the guest's writes in an overlay */
 	bool split_only;	/* ring=split: do not offer VIRTIO_F_RING_PACKED */
 	enum disk_engine engine;
 	char serial[VBLK_ID_BYTES + 1];
@@ -53,7 +54,7 @@ struct vblk {
 };
 
 /*
- * vblk_parse_spec: parse "PATH[,ro][,serial=ID][,ring=split|packed]
+ * vblk_parse_spec: parse "PATH[,ro|,snapshot][,serial=ID][,ring=split|packed]
  * [,aio=uring|sync]". Returns 0, or -1 with a reason in `err`.
  */
 int vblk_parse_spec(const char *s, struct vblk_spec *spec, char *err, size_t errlen);

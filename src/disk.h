@@ -1,64 +1,47 @@
 /*
- * disk.h: a raw disk image and its asynchronous I/O engine.
+ * disk.h: a disk image behind the disk I/O engine (disk_io.h): raw, or a
+ * snapshot (a read-only base under a throwaway overlay, disk_cow.h).
  *
  * Requests name guest memory directly (iovecs from the virtqueue walker);
- * completions arrive in the loop through an eventfd watcher and are handed
- * to the owner's callback. The io_uring engine is the default; the "sync"
- * engine runs each request at once in the loop thread and exists so the
- * benchmark can show what io_uring buys.
+ * completions arrive in the loop through the engine and are handed to the
+ * owner's callback, once per request, with the request's tag.
  */
 #ifndef RINGVM_DISK_H
 #define RINGVM_DISK_H
 
-#include <ev.h>
-#include <liburing.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
-#define DISK_MAX_DEPTH 128	/* requests in flight per disk, at most */
-#define DISK_RETRY_MIN_MS 1	/* a refused submission is retried after this, */
-#define DISK_RETRY_MAX_MS 100	/* doubling up to this */
+#include "disk_cow.h"
+#include "disk_io.h"
 
-enum disk_engine { DISK_URING, DISK_SYNC };
+#define DISK_MAX_IOV DISK_COW_IOV_MAX	/* segments per request, at most */
 
-/* disk_done_fn: request `tag` finished with `res` (bytes, or -errno). */
-typedef void disk_done_fn(void *owner, uint64_t tag, int res);
-/* disk_drained_fn: a batch of completions was delivered (interrupt the guest once). */
-typedef void disk_drained_fn(void *owner);
+/* How the image is used. */
+enum disk_mode {
+	DISK_RW,		/* read and written */
+	DISK_RO,		/* read only; writes fail with -EROFS */
+	DISK_SNAPSHOT,		/* read only; the guest's writes go to an overlay */
+};
 
 struct disk {
-	int fd;
-	bool ro;
+	struct disk_file img;		/* the image (a snapshot's base) */
+	enum disk_mode mode;
 	uint64_t size;			/* bytes, a multiple of 512 */
-	enum disk_engine engine;
-	unsigned depth;
-	int efd;			/* completion eventfd */
-	ev_io watcher;
-	struct ev_loop *ev;
-	struct io_uring ring;
-	bool ring_ready;
-	unsigned queued;		/* SQEs prepared, not yet submitted */
-	ev_timer retry;			/* resubmits what the kernel refused */
-	unsigned retry_ms;		/* its current backoff, 0 when idle */
-	unsigned long submit_failures;	/* io_uring_submit errors, logged once */
-	unsigned inflight;		/* queued or running, not yet delivered */
-	disk_done_fn *done;
-	disk_drained_fn *drained;
-	void *owner;
-	/* the sync engine's finished requests, delivered from the watcher */
-	uint64_t sync_tag[DISK_MAX_DEPTH];
-	int sync_res[DISK_MAX_DEPTH];
-	unsigned sync_n;
-	bool nowait_read;		/* try page-cache reads inline (RWF_NOWAIT) */
+	struct disk_io io;
+	struct disk_cow *cow;		/* a snapshot's overlay, else NULL */
 };
 
 /*
- * disk_open: open `path` as a raw image, read-only when `ro`. Errors come
- * back as -errno with a one-line reason in `err`: not a regular file, empty,
- * a size that is not a multiple of 512, read-only file opened read-write.
+ * disk_open: open `path` as an image for `mode` (read-only unless DISK_RW;
+ * a snapshot also gets its overlay, disk_cow_open). Errors come back as
+ * -errno with a one-line reason in `err`, to follow "disk 'PATH' ": not a
+ * regular file, empty, a size that is not a multiple of 512, read-only file
+ * opened read-write, and the overlay's own reasons.
  */
-int disk_open(struct disk *d, const char *path, bool ro, char *err, size_t errlen);
+int disk_open(struct disk *d, const char *path, enum disk_mode mode, char *err, size_t errlen);
 
 /*
  * disk_start: set up the engine for `depth` requests in flight and watch
@@ -70,8 +53,12 @@ int disk_start(struct disk *d, struct ev_loop *ev, enum disk_engine engine, unsi
 
 /*
  * disk_readv, disk_writev, disk_flush, disk_discard, disk_zero: queue one
- * request. At most `depth` may be outstanding; the caller counts. The
- * request starts by disk_submit(). Return 0 or -errno (nothing queued).
+ * request. At most `depth` may be outstanding; the caller counts. `iov`
+ * holds at most DISK_MAX_IOV segments and must stay valid until `done`,
+ * which fires once per request with its total (bytes for reads and
+ * writes, 0 for the others) or -errno. The request starts by disk_submit().
+ * Return 0 or -errno (nothing queued). On a snapshot disk, discard and
+ * write-zeroes both punch a hole in the overlay: the range reads as zeros.
  */
 int disk_readv(struct disk *d, uint64_t tag, const struct iovec *iov, int n, uint64_t off);
 int disk_writev(struct disk *d, uint64_t tag, const struct iovec *iov, int n, uint64_t off);
@@ -79,20 +66,22 @@ int disk_flush(struct disk *d, uint64_t tag);
 int disk_discard(struct disk *d, uint64_t tag, uint64_t off, uint64_t len);
 int disk_zero(struct disk *d, uint64_t tag, uint64_t off, uint64_t len, bool unmap);
 
-/*
- * disk_submit: start every queued request. When the kernel refuses (memory
- * pressure, a full completion queue), the requests stay queued and a timer
- * retries with a backoff from DISK_RETRY_MIN_MS to DISK_RETRY_MAX_MS, so
- * the queue never hangs and the loop never spins; the first failure is
- * logged.
- */
+/* disk_submit: start every queued request (disk_io_submit: retried on a timer when refused). */
 void disk_submit(struct disk *d);
 
 /*
- * disk_close: wait for what is in flight, fdatasync (the durability
- * promise), close. Returns 0, or -errno when the final fdatasync or close
- * failed: what the guest wrote may not be on the disk.
+ * disk_close: wait for what is in flight, fdatasync a read-write image
+ * (the durability promise), close. A snapshot's overlay is closed without
+ * a flush: nothing can read it afterwards. Returns 0, or -errno when the
+ * final fdatasync or close failed: what the guest wrote may not be on the
+ * disk.
  */
 int disk_close(struct disk *d);
+
+/*
+ * disk_release: close a disk that was opened and never started, without a
+ * flush (nothing was written): for a check that only looks at the image.
+ */
+void disk_release(struct disk *d);
 
 #endif

@@ -33,6 +33,8 @@ done
 ${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$root/bin/tcpooo" "$TOP/tests/guest/tcpooo.c"
 # The guest's end of the vsock stream tests (tests/bed/cases/vsock.sh).
 ${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$root/bin/vsockio" "$TOP/tests/guest/vsockio.c"
+# Write-zeroes from the guest (BLKZEROOUT), for the snapshot disk tests (tests/bed/cases/blk.sh).
+${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$root/bin/blkzero" "$TOP/tests/guest/blkzero.c"
 cp "$TOP/tests/guest/init" "$root/init"
 chmod 755 "$root/init"
 cp "$TOP"/tests/guest/*.sh "$TOP"/tests/guest/*.script "$root/tests/"

@@ -115,8 +115,37 @@ EOS
 	chmod 755 ro-wrap.sh
 	RINGVM=$W/ro-wrap.sh
 fi
-bad disk_readonly_file 3 "disk 'ro.img' is read-only \\((Read-only file system|Permission denied)\\); add ,ro" -k "$K" -d ro.img
+bad disk_readonly_file 3 "disk 'ro.img' is read-only \\((Read-only file system|Permission denied)\\); add ,ro or ,snapshot" -k "$K" -d ro.img
 RINGVM=${RINGVM_REAL:-$RINGVM}
+# Snapshot disks: ro contradicts them; the overlay's directory (TMPDIR) is
+# named when it cannot hold the overlay; the map's bound (512 GiB).
+bad disk_snapshot_ro 2 "disk 'ok.img,ro,snapshot': ro and snapshot exclude each other" -k "$K" -d ok.img,ro,snapshot
+export TMPDIR="$W/no-such-dir"
+bad disk_snapshot_tmpdir_missing 3 "disk 'ok.img' cannot have its snapshot overlay in '$W/no-such-dir' \\(TMPDIR\\): No such file or directory" \
+    -k "$K" -d ok.img,snapshot
+export TMPDIR="$W/afile"
+bad disk_snapshot_tmpdir_file 3 "disk 'ok.img' cannot have its snapshot overlay in '$W/afile' \\(TMPDIR\\): Not a directory" \
+    -k "$K" -d ok.img,snapshot
+# Not writable: root writes through modes, so it gets a read-only bind mount.
+rm -rf rotmp && mkdir rotmp && chmod 555 rotmp
+export TMPDIR="$W/rotmp"
+if [ "$(id -u)" = 0 ]; then
+	cat > rotmp-wrap.sh <<EOS
+#!/bin/sh
+exec unshare -m sh -c 'mount --bind "$W/rotmp" "$W/rotmp" && mount -o remount,bind,ro "$W/rotmp" && exec "\$0" "\$@"' "$RINGVM" "\$@"
+EOS
+	chmod 755 rotmp-wrap.sh
+	RINGVM_REAL=$RINGVM
+	RINGVM=$W/rotmp-wrap.sh
+fi
+bad disk_snapshot_tmpdir_readonly 3 "disk 'ok.img' cannot have its snapshot overlay in '$W/rotmp' \\(TMPDIR\\): (Read-only file system|Permission denied)" \
+    -k "$K" -d ok.img,snapshot
+RINGVM=${RINGVM_REAL:-$RINGVM}
+unset TMPDIR
+truncate -s 513G big-snap.img
+bad disk_snapshot_too_big 3 "disk 'big-snap.img' has 550829555712 bytes; a snapshot disk may have at most 512 GiB \\(its overlay map, one bit per 4 KiB, is capped at 16 MiB\\)" \
+    -k "$K" -d big-snap.img,snapshot
+rm -f big-snap.img
 
 # First contact (issue 12): every -d and -n spec, sub-options included, is
 # judged before the KVM device is opened, so these fail the same way on a

@@ -470,6 +470,13 @@ static void test_disk_specs(void)
 	UNIT_OK(&u, vblk_parse_spec("d,ro,serial=S1,ring=split,aio=sync", &sp, e, sizeof(e)) == 0 &&
 	    sp.ro && sp.split_only && sp.engine == DISK_SYNC && !strcmp(sp.serial, "S1") &&
 	    !strcmp(sp.path, "d"), "all options together");
+	UNIT_OK(&u, vblk_parse_spec("d,snapshot,aio=sync", &sp, e, sizeof(e)) == 0 && sp.snapshot &&
+	    !sp.ro && sp.engine == DISK_SYNC, "snapshot");
+	UNIT_OK(&u, spec_err("d,ro,snapshot", "disk 'd,ro,snapshot': ro and snapshot exclude each "
+	    "other (a snapshot disk is writable; its image is never written either way)"),
+	    "ro with snapshot is refused");
+	UNIT_OK(&u, spec_err("d,snapshot=on", "disk 'd,snapshot=on': unknown option 'snapshot=on'"),
+	    "snapshot takes no value");
 	UNIT_OK(&u, spec_err("d,RO", "disk 'd,RO': unknown option 'RO'"), "options are case-sensitive");
 	UNIT_OK(&u, spec_err("d,ro=1", "disk 'd,ro=1': unknown option 'ro=1'"), "ro takes no value");
 	UNIT_OK(&u, spec_err("d,r", "disk 'd,r': unknown option 'r'"), "prefix of ro");
@@ -698,6 +705,15 @@ static void test_spec_checks(void)
 	fd = open(msg, O_CREAT | O_WRONLY, 0644);
 	if (fd >= 0 && ftruncate(fd, 4096) == 0)
 		UNIT_OK(&u, check_says(arg, 0, NULL), "check: a good disk passes");
+	snprintf(arg, sizeof(arg), "d:%s/ok.img,snapshot", dir);
+	UNIT_OK(&u, check_says(arg, 0, NULL), "check: a snapshot disk passes");
+	setenv("TMPDIR", "/nonexistent-ringvm-tmp", 1);
+	snprintf(msg, sizeof(msg), "disk '%s/ok.img' cannot have its snapshot overlay in "
+	    "'/nonexistent-ringvm-tmp' (TMPDIR): No such file or directory", dir);
+	UNIT_OK(&u, check_says(arg, RV_EXIT_BADFILE, msg),
+	    "check: a snapshot disk whose TMPDIR is missing: exit 3, TMPDIR named");
+	unsetenv("TMPDIR");
+	snprintf(msg, sizeof(msg), "%s/ok.img", dir);
 	if (fd >= 0)
 		close(fd);
 	unlink(msg);

@@ -154,7 +154,7 @@ static void test_submit_retry(void)
 	unsigned lines = 0;
 	int fd;
 
-	if (!ev || mkimage(path, 1 << 20) || disk_open(&d, path, false, err, sizeof(err)) ||
+	if (!ev || mkimage(path, 1 << 20) || disk_open(&d, path, DISK_RW, err, sizeof(err)) ||
 	    disk_start(&d, ev, DISK_URING, 8, on_done, on_drained, NULL)) {
 		UNIT_OK(&u, 0, "S2: set up a disk on io_uring");
 		return;
@@ -181,12 +181,12 @@ static void test_submit_retry(void)
 	/* S3: the final fdatasync fails: disk_close says so. */
 	fail_fdatasync = 1;
 	UNIT_OK(&u, disk_close(&d) == -EIO, "S3: a failing final fdatasync is returned by disk_close");
-	UNIT_OK(&u, disk_open(&d, path, false, err, sizeof(err)) == 0, "S3: reopen");
-	fail_close_fd = d.fd;
+	UNIT_OK(&u, disk_open(&d, path, DISK_RW, err, sizeof(err)) == 0, "S3: reopen");
+	fail_close_fd = d.img.fd;
 	UNIT_OK(&u, disk_close(&d) == -EIO, "S3: a failing final close is returned by disk_close");
-	UNIT_OK(&u, disk_open(&d, path, true, err, sizeof(err)) == 0 && disk_close(&d) == 0,
+	UNIT_OK(&u, disk_open(&d, path, DISK_RO, err, sizeof(err)) == 0 && disk_close(&d) == 0,
 	    "S3: a read-only disk closes with 0 (nothing to flush)");
-	UNIT_OK(&u, disk_open(&d, path, false, err, sizeof(err)) == 0 && disk_close(&d) == 0,
+	UNIT_OK(&u, disk_open(&d, path, DISK_RW, err, sizeof(err)) == 0 && disk_close(&d) == 0,
 	    "S3: a healthy disk closes with 0");
 	ev_loop_destroy(ev);
 	unlink(path);

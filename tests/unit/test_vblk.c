@@ -321,7 +321,7 @@ static void test_b6(void)
 	file_snap(file0);
 	UNIT_OK(&u, (feat & F_RO) && !(feat & (F_DISCARD | F_WRITE_ZEROES)),
 	    "B6: read-only disk offers RO and neither DISCARD nor WRITE_ZEROES");
-	UNIT_OK(&u, (fcntl(ro.b->disk.fd, F_GETFL) & O_ACCMODE) == O_RDONLY,
+	UNIT_OK(&u, (fcntl(ro.b->disk.img.fd, F_GETFL) & O_ACCMODE) == O_RDONLY,
 	    "B6: the read-only image is opened O_RDONLY");
 	UNIT_OK(&u, req(&ro, VF_BLK_OUT, 0, 512, &rq) == S_IOERR, "B6: write on a read-only disk: IOERR");
 	UNIT_OK(&u, req(&ro, VF_BLK_DISCARD, 0, 16, &rq) >= S_IOERR &&
@@ -402,18 +402,25 @@ static uint64_t range(struct dev *d, uint64_t sector, uint32_t num, uint32_t fla
 	return r;
 }
 
-/* dwz: a DISCARD or WRITE_ZEROES with `n` ranges of `rlen` bytes each. */
-static int dwz(uint32_t type, uint64_t sector, uint32_t num, uint32_t flags, unsigned n, uint32_t rlen)
+/* dwz_on: a DISCARD or WRITE_ZEROES on device `d` with `n` ranges of `rlen` bytes each. */
+static int dwz_on(struct dev *d, uint32_t type, uint64_t sector, uint32_t num, uint32_t flags,
+    unsigned n, uint32_t rlen)
 {
 	struct vf_seg s[4];
 	uint64_t st;
 
-	s[0] = (struct vf_seg){ vf_blk_hdr(&rw.r, type, 0), 16, false };
+	s[0] = (struct vf_seg){ vf_blk_hdr(&d->r, type, 0), 16, false };
 	for (unsigned i = 0; i < n; i++)
-		s[1 + i] = (struct vf_seg){ range(&rw, sector, num, flags), rlen, false };
-	st = buf(&rw, 1, VF_STATUS_UNSET);
+		s[1 + i] = (struct vf_seg){ range(d, sector, num, flags), rlen, false };
+	st = buf(d, 1, VF_STATUS_UNSET);
 	s[1 + n] = (struct vf_seg){ st, 1, true };
-	return chain(&rw, s, n + 2, st);
+	return chain(d, s, n + 2, st);
+}
+
+/* dwz: dwz_on the read-write device. */
+static int dwz(uint32_t type, uint64_t sector, uint32_t num, uint32_t flags, unsigned n, uint32_t rlen)
+{
+	return dwz_on(&rw, type, sector, num, flags, n, rlen);
 }
 
 static void test_b8(void)
@@ -705,6 +712,51 @@ static void test_uring(void)
 	vstub_blk_remove(&v, ur.b);
 }
 
+static struct vblk *add(const char *opts);
+
+/* image_at: guest bytes at `gpa` are the image's (as file0 holds it) at `off`. */
+static bool image_at(uint64_t gpa, uint64_t off, uint32_t len)
+{
+	return !memcmp(at(gpa, len), file0 + off, len);
+}
+
+/*
+ * test_snapshot: a snapshot disk through the device (disk_cow.c has the
+ * thorough tests): offered as writable with discard and write-zeroes; a
+ * write, write-zeroes and a discard read back over the base's bytes, and
+ * the image does not change.
+ */
+static void test_snapshot(void)
+{
+	struct dev sn = { .desc = 0xa000, .drv = 0xb000, .dev = 0xc000, .heap = 0xf0000, .heap_len = 0x10000 };
+	struct vf_blk w, r;
+	uint64_t feat;
+
+	sn.b = add(",snapshot");
+	if (!sn.b) {
+		UNIT_OK(&u, 0, "snapshot: device created");
+		return;
+	}
+	sn.vp = sn.b->vp;
+	feat = up(&sn, false, ~0ull);
+	file_snap(file0);
+	UNIT_OK(&u, !(feat & F_RO) && (feat & F_DISCARD) && (feat & F_WRITE_ZEROES) && (feat & F_FLUSH),
+	    "snapshot: offered writable, with DISCARD, WRITE_ZEROES and FLUSH");
+	UNIT_OK(&u, (fcntl(sn.b->disk.img.fd, F_GETFL) & O_ACCMODE) == O_RDONLY,
+	    "snapshot: the image is opened O_RDONLY");
+	UNIT_OK(&u, req(&sn, VF_BLK_OUT, 3, 512, &w) == S_OK, "snapshot: a one-sector write: OK");
+	UNIT_OK(&u, dwz_on(&sn, VF_BLK_WRITE_ZEROES, 1, 2, 1, 1, 16) == S_OK &&
+	    dwz_on(&sn, VF_BLK_DISCARD, 8, 8, 0, 1, 16) == S_OK, "snapshot: write-zeroes and discard: OK");
+	UNIT_OK(&u, req(&sn, VF_BLK_FLUSH, 0, 0, &w) == S_OK, "snapshot: flush: OK");
+	UNIT_OK(&u, req(&sn, VF_BLK_IN, 0, 8192 + 512, &r) == S_OK && image_at(r.data, 0, 512) &&
+	    all_bytes(r.data + 512, 1024, 0) && all_bytes(r.data + 1536, 512, 0x77) &&
+	    image_at(r.data + 2048, 2048, 2048) && all_bytes(r.data + 4096, 4096, 0) &&
+	    image_at(r.data + 8192, 8192, 512),
+	    "snapshot: the guest reads its write, its zeros, and the base between them");
+	UNIT_OK(&u, file_same(), "snapshot: the image is unchanged");
+	vstub_blk_remove(&v, sn.b);
+}
+
 static struct vblk *add(const char *opts)
 {
 	char spec[512];
@@ -755,6 +807,7 @@ int main(void)
 	test_s1(false, true);
 	test_s2();
 	test_uring();
+	test_snapshot();
 	vstub_vm_fini(&v);
 	close(file_fd);
 	printf("# vblk: %u passed, %u failed\n", u.pass, u.fail);

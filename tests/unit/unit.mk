@@ -17,7 +17,7 @@ obj/tests/test_bus: obj/tests/unit/test_bus.o obj/src/bus.o $(UNIT_COMMON)
 # hints (src/vm.c is not linked: it needs KVM).
 UNIT_BIN += obj/tests/test_cli
 obj/tests/test_cli: obj/tests/unit/test_cli.o obj/src/cli.o $(DEVICE_OBJ) $(NETBACKEND_OBJ) \
-	obj/src/kvmdev.o obj/src/disk.o obj/src/virtio_pci.o obj/src/kick.o obj/src/virtq.o \
+	obj/src/kvmdev.o obj/src/disk.o obj/src/disk_io.o obj/src/disk_cow.o obj/src/disk_tmp.o obj/src/virtio_pci.o obj/src/kick.o obj/src/virtq.o \
 	obj/src/pci.o obj/src/msix.o obj/src/irq.o obj/src/gmem.o obj/src/bus.o \
 	obj/src/arch/x86/machine.o obj/src/loop.o $(UNIT_STUB_CON) $(UNIT_COMMON)
 
