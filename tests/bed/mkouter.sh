@@ -11,7 +11,7 @@ shift
 qemu=no
 if [ "${1:-}" = --qemu ]; then qemu=yes; shift; fi
 bed_need "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$TOP/ringvm" "$TOP/ringvm-init" "$BUILD/netflood" \
-    "$BUILD/udsio" "$BUILD/root.ext4" \
+    "$BUILD/udsio" "$BUILD/tapfd" "$BUILD/root.ext4" \
     "$TOP/obj/tiny/tiny.bzImage" "/boot/initrd.img-$KVER"
 root=$BUILD/outer-root.$$
 rm -rf "$root"
@@ -41,7 +41,7 @@ done | sort -u | while read -r f; do
 	mkdir -p "$root$(dirname "$f")"
 	cp "$f" "$root$f"
 done
-cp "$BUILD/netflood" "$BUILD/udsio" "$root/bed/"
+cp "$BUILD/netflood" "$BUILD/udsio" "$BUILD/tapfd" "$root/bed/"
 cp "$TOP"/tests/host/*.sh "$root/bed/host/"
 cp "$TOP"/obj/tiny/*.bzImage "$root/rv/tiny/"
 # The README's and man page's examples (tests/bed/cases/examples.sh), and
