@@ -680,6 +680,21 @@ static int vnet_destroy(struct vm *vm, void *state)
 	return 0;
 }
 
+/* vnet_inherited_fds: the descriptor the backend's options name (tap's fd=N), if any. */
+static unsigned vnet_inherited_fds(const void *conf, int *fds, unsigned max)
+{
+	const struct vnet_spec *spec = conf;
+	int fd;
+
+	if (!spec || !spec->backend->inherited_fd || max == 0)
+		return 0;
+	fd = spec->backend->inherited_fd(spec->backend_opts);
+	if (fd < 0)
+		return 0;
+	fds[0] = fd;
+	return 1;
+}
+
 /* No describe hook: PCI enumeration finds the device. */
 const struct device_ops vnet_ops = {
 	.name = "virtio-net",
@@ -687,4 +702,5 @@ const struct device_ops vnet_ops = {
 	.parse = vnet_parse,
 	.create = vnet_create,
 	.destroy = vnet_destroy,
+	.inherited_fds = vnet_inherited_fds,
 };

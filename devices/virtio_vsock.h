@@ -78,6 +78,16 @@ struct vm;
 #define VSOCK_CREDIT_STALE (VSOCK_BUF_ALLOC / 2)	/* forwarded bytes that make the guest's view stale */
 #define VSOCK_PORT_MIN 1024	/* first host port for host-initiated connections */
 #define VSOCK_ACCEPT_BUDGET 16	/* host connections accepted per listener wakeup */
+/*
+ * SO_SNDBUF of the host sockets ringvm makes for connections (to PATH_PORT,
+ * and accepted on PATH; an in-process handler's socket is left as made):
+ * guest bytes a host program does not read wait there, in kernel memory
+ * charged to ringvm, as much as the send buffer allows (the kernel doubles
+ * the value, and a stream may overshoot it by one packet of up to half of
+ * it). Set, not inherited from net.core.wmem_default, so the bound is
+ * ringvm's (docs/SECURITY.md).
+ */
+#define VSOCK_HOST_SNDBUF (96u << 10)
 
 /* sun_path (108) must hold path, "_", ten digits and the NUL. */
 #define VSOCK_PATH_MAX (108 - 12)

@@ -49,6 +49,19 @@ int vsock_host_path_check(const char *path, char *err, size_t errlen)
 	return r;
 }
 
+/*
+ * vsock_host_sndbuf: bound what a host program's socket holds of the
+ * guest's bytes (VSOCK_HOST_SNDBUF) by ringvm's limit rather than the
+ * host's net.core.wmem_default. Best effort: should it fail, that default
+ * still bounds it. In-process handlers' sockets are left as made.
+ */
+static void vsock_host_sndbuf(int fd)
+{
+	int v = VSOCK_HOST_SNDBUF;
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+}
+
 static void vsock_host_on_accept(struct ev_loop *ev, ev_io *w, int revents);
 
 static void vsock_host_on_retry(struct ev_loop *ev, ev_timer *w, int revents)
@@ -148,6 +161,7 @@ static void vsock_host_on_accept(struct ev_loop *ev, ev_io *w, int revents)
 			ev_timer_start(ev, &vs->listen_retry);
 			return;
 		}
+		vsock_host_sndbuf(fd);
 		c = vsock_conn_new(vs, VSOCK_HANDSHAKE, fd);
 		if (!c) {
 			/* At the cap: refused with EOF now, not left hanging in the backlog. */
@@ -258,6 +272,7 @@ int vsock_host_connect(struct vsock *vs, uint32_t port)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	vsock_host_sndbuf(fd);
 	/* AF_UNIX connects at once or fails (EAGAIN: the listener's backlog is full). */
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		r = -errno;

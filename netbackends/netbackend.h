@@ -94,6 +94,12 @@ struct net_backend_ops {
 	int (*set_offload)(struct net_backend *nb, uint64_t guest_features);
 	/* close: stop every watcher and release everything. Safe after a failed open. */
 	void (*close)(struct net_backend *nb);
+	/*
+	 * inherited_fd: optional: the descriptor the options `opts` name that
+	 * ringvm inherited from its parent and must keep open (tap's fd=N),
+	 * or -1 for none. Pure: parses `opts`, touches no descriptor.
+	 */
+	int (*inherited_fd)(const char *opts);
 };
 
 struct net_backend {

@@ -312,14 +312,20 @@ static void user_forget_fd(struct user *u, int fd)
 	w->got = 0;
 }
 
-/* user_register_fd: slirp opened socket fd: count it (F-1); a stale watcher goes. */
+/*
+ * user_register_fd: slirp opened socket fd: count it (F-1), bound its
+ * kernel buffers (USER_SOCK_BUF); a stale watcher goes.
+ */
 static void user_register_fd(int fd, void *opaque)
 {
 	struct user *u = opaque;
+	int r;
 
 	user_forget_fd(u, fd);
 	if (user_flows_register(&u->flows, fd))
 		log_guest(&u->fd_err, "user: out of memory counting sockets");
+	if (fd >= 0 && (r = user_flows_cap_buffers(fd)) < 0)
+		log_guest(&u->fd_err, "user: cannot bound a socket's buffers: %s", strerror(-r));
 }
 
 /* user_unregister_fd: slirp is closing socket fd. */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "ipframe.h"
 #include "slirp_flows.h"
@@ -149,4 +150,20 @@ void user_flows_unregister(struct user_flows *fl, int fd)
 	else
 		fl->host--;
 	memset(s, 0, sizeof(*s));
+}
+
+int user_flows_cap_buffers(int fd)
+{
+	int v = USER_SOCK_BUF;
+
+	/*
+	 * Both ways, on every socket (TCP, UDP, ping): an explicit size is a
+	 * fixed bound on the kernel memory the socket can hold, which the
+	 * guest can fill by reading nothing, or by sending to a peer that reads
+	 * nothing; autotuning would otherwise grow it by megabytes.
+	 */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)) < 0)
+		return -errno;
+	return 0;
 }

@@ -23,6 +23,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * The kernel buffers of each host socket libslirp opens, each way: what
+ * SO_RCVBUF and SO_SNDBUF are set to (the kernel doubles it, after capping
+ * it at net.core.rmem_max / wmem_max). Setting them also stops the kernel's
+ * TCP autotuning, which would otherwise grow a socket's buffers up to
+ * tcp_rmem[2] + tcp_wmem[2] (6 + 4 MiB by default) for a guest that reads
+ * fast and then stops: times sockets=N, gigabytes charged to ringvm
+ * (docs/SECURITY.md, "Worst-case memory"). 256 KiB keeps a window of about
+ * 200 KiB per connection: full speed on local and LAN paths, about 30
+ * Mbit/s per connection over a 50 ms path.
+ */
+#define USER_SOCK_BUF (256 << 10)
+
 /* Who a guest flow is to libslirp: UDP sockets are found by the guest's address and port. */
 struct user_flow_key {
 	uint8_t af;			/* 4 or 6; 0 for none */
@@ -74,5 +87,11 @@ void user_flows_input_done(struct user_flows *fl);
  */
 int user_flows_register(struct user_flows *fl, int fd);
 void user_flows_unregister(struct user_flows *fl, int fd);
+
+/*
+ * user_flows_cap_buffers: set socket fd's receive and send buffers to
+ * USER_SOCK_BUF (locked: no autotuning). Returns 0 or -errno.
+ */
+int user_flows_cap_buffers(int fd);
 
 #endif

@@ -13,7 +13,15 @@
  * Options: ifname=NAME attaches to an existing interface (the usual way, no
  * privilege needed when the interface belongs to the user); without it a
  * new interface with a kernel-chosen name is created, which needs
- * CAP_NET_ADMIN. vnet_hdr=on|off (default on).
+ * CAP_NET_ADMIN. fd=N uses a TAP descriptor a privileged parent opened and
+ * attached (as libvirt does), so ringvm itself needs no privilege and opens
+ * nothing; the descriptor's own IFF_VNET_HDR then decides vnet_hdr (without
+ * it: no offloads). vnet_hdr=on|off (default on).
+ *
+ * Inherited descriptors: tap_inherited_fd (the ops' inherited_fd hook) gives
+ * the N of fd=N from the option string, so that whoever closes stray
+ * inherited descriptors at start keeps it. Through the device table:
+ * devinst_inherited_fds(cfg, ...) lists every instance's (src/devinst.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +40,7 @@
 
 #include "log.h"
 #include "netbackend.h"
+#include "tap_opts.h"
 
 /* Every checksum and segmentation offload: TAP with IFF_VNET_HDR carries them all. */
 #define TAP_OFFLOADS (1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM | \
@@ -42,15 +51,9 @@
 #define TAP_ETH_HLEN 14		/* the shortest frame worth passing on */
 #define TAP_VNET_HDR_LEN 12	/* struct virtio_net_hdr_mrg_rxbuf (virtio 1.0) */
 #define TAP_RX_BUDGET 64	/* frames read per wakeup (HOSTILE.md S1) */
-#define TAP_OPTS_MAX 256	/* longest option string accepted */
 
 /* The hint printed when an interface is missing or not the user's. */
 #define TAP_HINT "create it with 'ip tuntap add %s mode tap user $USER'"
-
-struct tap_opts {
-	char ifname[IFNAMSIZ];	/* "" when none was given */
-	bool vnet_hdr;
-};
 
 struct tap {
 	struct net_backend *nb;
@@ -64,90 +67,6 @@ struct tap {
 	bool rx_dead;		/* a hard read error stopped receiving for good */
 	struct log_once tx_err;	/* host write errors: one line, then counted */
 };
-
-/* tap_valid_ifname: what the kernel accepts as a name (dev_valid_name), minus patterns. */
-static bool tap_valid_ifname(const char *s, size_t len)
-{
-	if (len == 0 || len >= IFNAMSIZ || !strcmp(s, ".") || !strcmp(s, ".."))
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		/* '%' would make TUNSETIFF treat the name as a pattern and create a device. */
-		if (c <= ' ' || c >= 0x7f || c == '/' || c == ':' || c == '%')
-			return false;
-	}
-	return true;
-}
-
-/*
- * tap_parse: parse "ifname=NAME,vnet_hdr=on|off" (any order, each at most
- * once) into `o`. Returns 0, or -EINVAL with a one-line reason in err.
- */
-static int tap_parse(const char *opts, struct tap_opts *o, char *err, size_t errlen)
-{
-	char buf[TAP_OPTS_MAX];
-	bool seen_ifname = false, seen_vnet = false;
-	char *p = buf;
-
-	memset(o, 0, sizeof(*o));
-	o->vnet_hdr = true;
-	if (strlen(opts) >= sizeof(buf)) {
-		snprintf(err, errlen, "options too long (at most %d characters)", TAP_OPTS_MAX - 1);
-		return -EINVAL;
-	}
-	strcpy(buf, opts);
-	if (buf[0] == '\0')
-		return 0;
-	for (;;) {
-		char *comma = strchr(p, ','), *val;
-
-		if (comma)
-			*comma = '\0';
-		val = strchr(p, '=');
-		if (p[0] == '\0') {
-			snprintf(err, errlen, "empty option");
-			return -EINVAL;
-		}
-		if (val)
-			*val++ = '\0';
-		if (!strcmp(p, "ifname")) {
-			if (seen_ifname) {
-				snprintf(err, errlen, "option 'ifname' given twice");
-				return -EINVAL;
-			}
-			seen_ifname = true;
-			if (!val || !tap_valid_ifname(val, strlen(val))) {
-				snprintf(err, errlen, "ifname '%s': not a valid interface name "
-				    "(1-%d characters, no '/', ':', '%%' or spaces)",
-				    val ? val : "", IFNAMSIZ - 1);
-				return -EINVAL;
-			}
-			strcpy(o->ifname, val);
-		} else if (!strcmp(p, "vnet_hdr")) {
-			if (seen_vnet) {
-				snprintf(err, errlen, "option 'vnet_hdr' given twice");
-				return -EINVAL;
-			}
-			seen_vnet = true;
-			if (val && !strcmp(val, "on")) {
-				o->vnet_hdr = true;
-			} else if (val && !strcmp(val, "off")) {
-				o->vnet_hdr = false;
-			} else {
-				snprintf(err, errlen, "vnet_hdr '%s': expected on or off",
-				    val ? val : "");
-				return -EINVAL;
-			}
-		} else {
-			snprintf(err, errlen, "unknown option '%s'", p);
-			return -EINVAL;
-		}
-		if (!comma)
-			return 0;
-		p = comma + 1;
-	}
-}
 
 /*
  * tap_check_up: ENETDOWN when the interface exists but is administratively
@@ -217,7 +136,46 @@ static int tap_attach(struct tap *t, const struct tap_opts *o, char *err, size_t
 	}
 	memcpy(t->ifname, ifr.ifr_name, IFNAMSIZ - 1);
 	t->ifname[IFNAMSIZ - 1] = '\0';
-	if (o->ifname[0] && tap_check_up(t->ifname) < 0) {
+	return 0;
+}
+
+/*
+ * tap_adopt: take over the descriptor fd=N names, checked again as at
+ * parse time (it may have changed since): non-blocking (the loop must never
+ * wait on it; the flag is the open file's, so the parent sees it too) and
+ * close-on-exec (it must not leak into anything ringvm starts). Returns 0
+ * with t->fd and t->ifname set, or -errno with a reason in err.
+ */
+static int tap_adopt(struct tap *t, struct tap_opts *o, char *err, size_t errlen)
+{
+	struct tap_fd_info info;
+	int fl, r = tap_opts_probe_fd(o, &info, err, errlen);
+
+	if (r < 0)
+		return r;
+	fl = fcntl(o->fd, F_GETFL);
+	if (fl < 0 || fcntl(o->fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(o->fd, F_SETFD, FD_CLOEXEC) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "fd %d: cannot make it non-blocking and close-on-exec: %s",
+		    o->fd, strerror(-r));
+		return r;
+	}
+	t->fd = o->fd;
+	memcpy(t->ifname, info.ifname, IFNAMSIZ);
+	return 0;
+}
+
+/*
+ * tap_setup: the attached descriptor's state: the interface must be up
+ * (unless ringvm created it), the header size set, offloads off.
+ * Returns 0 or -errno with a reason in err.
+ */
+static int tap_setup(struct tap *t, const struct tap_opts *o, char *err, size_t errlen)
+{
+	int e;
+
+	if ((o->ifname[0] || o->fd >= 0) && tap_check_up(t->ifname) < 0) {
 		snprintf(err, errlen, "tap '%s': interface is down (bring it up with "
 		    "'ip link set %s up')", t->ifname, t->ifname);
 		return -ENETDOWN;
@@ -325,8 +283,13 @@ static void tap_on_writable(struct ev_loop *ev, ev_io *w, int revents)
 static int tap_check(const char *opts, char *err, size_t errlen)
 {
 	struct tap_opts o;
+	struct tap_fd_info info;
+	int r = tap_opts_parse(opts, &o, err, errlen);
 
-	return tap_parse(opts, &o, err, errlen);
+	/* fd=N: judged now, before anything is opened (it is inherited, not opened). */
+	if (r == 0 && o.fd >= 0 && (r = tap_opts_probe_fd(&o, &info, err, errlen)) < 0)
+		r = -EINVAL;
+	return r;
 }
 
 /*
@@ -344,7 +307,7 @@ static int tap_open(struct net_backend *nb, struct ev_loop *ev, const char *opts
 	nb->ev = ev;
 	nb->priv = NULL;
 	nb->vnet_hdr_len = 0;
-	r = tap_parse(opts ? opts : "", &o, err, errlen);
+	r = tap_opts_parse(opts ? opts : "", &o, err, errlen);
 	if (r < 0)
 		return r;
 	t = calloc(1, sizeof(*t));
@@ -354,6 +317,12 @@ static int tap_open(struct net_backend *nb, struct ev_loop *ev, const char *opts
 	}
 	t->nb = nb;
 	t->fd = -1;
+	/* fd=N: o.vnet_hdr follows the descriptor's IFF_VNET_HDR once adopted. */
+	r = o.fd >= 0 ? tap_adopt(t, &o, err, errlen) : tap_attach(t, &o, err, errlen);
+	if (r == 0)
+		r = tap_setup(t, &o, err, errlen);
+	if (r < 0)
+		goto fail;
 	t->rx_buf_len = (o.vnet_hdr ? TAP_VNET_HDR_LEN : 0) + NET_FRAME_MAX;
 	t->rx_buf = calloc(1, t->rx_buf_len);
 	if (!t->rx_buf) {
@@ -361,9 +330,6 @@ static int tap_open(struct net_backend *nb, struct ev_loop *ev, const char *opts
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = tap_attach(t, &o, err, errlen);
-	if (r < 0)
-		goto fail;
 	nb->vnet_hdr_len = o.vnet_hdr ? TAP_VNET_HDR_LEN : 0;
 	nb->link_up = true;
 	/* The kernel takes and gives every offload, given headers to say what was done. */
@@ -373,7 +339,7 @@ static int tap_open(struct net_backend *nb, struct ev_loop *ev, const char *opts
 	ev_io_init(&t->tx_watcher, tap_on_writable, t->fd, EV_WRITE);
 	t->tx_watcher.data = t;
 	nb->priv = t;
-	if (!o.ifname[0])
+	if (!o.ifname[0] && o.fd < 0)
 		log_warnx("tap: using interface %s", t->ifname);
 	return 0;
 fail:
@@ -500,10 +466,20 @@ static void tap_close(struct net_backend *nb)
 	nb->priv = NULL;
 }
 
+/* tap_inherited_fd: the N of fd=N in `opts`, or -1 (none, or options that do not parse). */
+static int tap_inherited_fd(const char *opts)
+{
+	struct tap_opts o;
+	char err[160];
+
+	return tap_opts_parse(opts ? opts : "", &o, err, sizeof(err)) < 0 ? -1 : o.fd;
+}
+
 const struct net_backend_ops net_tap_ops = {
 	.name = "tap",
 	.summary = "a TAP interface",
 	.help = "    ifname=NAME      attach to this existing interface (else create one)\n"
+	    "    fd=N             use this inherited, attached TAP descriptor instead\n"
 	    "    vnet_hdr=on|off  pass virtio-net headers, for offloads (default on)\n",
 	.open = tap_open,
 	.check = tap_check,
@@ -512,4 +488,5 @@ const struct net_backend_ops net_tap_ops = {
 	.rx_flush = tap_rx_flush,
 	.set_offload = tap_set_offload,
 	.close = tap_close,
+	.inherited_fd = tap_inherited_fd,
 };

@@ -117,6 +117,13 @@ struct device_ops {
 	 * (PCI devices are found by enumeration).
 	 */
 	int (*describe)(const void *state, struct dev_desc *desc);
+	/*
+	 * inherited_fds: optional: the descriptors inherited from the parent
+	 * that `conf` names and the instance will use (a TAP passed as fd=N),
+	 * written to fds[0..max). Returns how many. Pure: touches no
+	 * descriptor. Every other inherited descriptor may be closed at start.
+	 */
+	unsigned (*inherited_fds)(const void *conf, int *fds, unsigned max);
 };
 
 /* The device table, NULL-terminated, in creation order (src/devices.c). */

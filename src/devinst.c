@@ -6,7 +6,8 @@
  * each instance's own hooks, so the unit tests' fake VMs use it as is.
  *
  * Exported (contracts in devinst.h): devinst_parse, devinst_given,
- * devinst_check, devinst_create, devinst_destroy, devinst_free.
+ * devinst_check, devinst_create, devinst_destroy, devinst_inherited_fds,
+ * devinst_free.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -129,6 +130,25 @@ int devinst_destroy(struct vm *vm, struct rv_config *cfg)
 			ret = r;
 	}
 	return ret;
+}
+
+unsigned devinst_inherited_fds(const struct rv_config *cfg, int *fds, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < cfg->nr_dev; i++) {
+		const struct dev_instance *d = &cfg->dev[i];
+		int mine[4];
+		unsigned k;
+
+		if (!d->ops->inherited_fds)
+			continue;
+		k = d->ops->inherited_fds(d->conf, mine, 4);
+		for (unsigned j = 0; j < k && j < 4; j++, n++)
+			if (n < max)
+				fds[n] = mine[j];
+	}
+	return n;
 }
 
 void devinst_free(struct rv_config *cfg)

@@ -44,6 +44,15 @@ int devinst_create(struct vm *vm, struct rv_config *cfg, char *err, size_t errle
  */
 int devinst_destroy(struct vm *vm, struct rv_config *cfg);
 
+/*
+ * devinst_inherited_fds: the inherited descriptors every instance of the
+ * parsed configuration keeps (each device's inherited_fds hook: a TAP
+ * passed as -n tap,fd=N), written to fds[0..max). Returns how many there
+ * are (possibly more than max: then only max were written). Call after
+ * parsing, before closing stray inherited descriptors.
+ */
+unsigned devinst_inherited_fds(const struct rv_config *cfg, int *fds, unsigned max);
+
 /* devinst_free: free the parsed configurations (after devinst_destroy). */
 void devinst_free(struct rv_config *cfg);
 

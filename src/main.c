@@ -72,6 +72,34 @@ static int main_console_fds(const struct rv_config *cfg, int fds[2], struct rv_e
 	return 0;
 }
 
+/*
+ * main_close_inherited: close every inherited fd from 3 up but those the
+ * command line names (devinst_inherited_fds), which stay for their devices.
+ */
+static int main_close_inherited(const struct rv_config *cfg, struct rv_err *err)
+{
+	int keep[RV_MAX_INSTANCES];
+	unsigned n = devinst_inherited_fds(cfg, keep, RV_MAX_INSTANCES);
+
+	if (n > RV_MAX_INSTANCES)
+		n = RV_MAX_INSTANCES;
+	/* Sorted, duplicates dropped: confine_inherited_fds closes the gaps between them. */
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	for (unsigned i = 1; i < n; i++)
+		if (keep[i] == keep[i - 1]) {
+			memmove(&keep[i], &keep[i + 1], (n - i - 1) * sizeof(keep[0]));
+			n--;
+			i--;
+		}
+	return confine_inherited_fds(keep, n, err);
+}
+
 /* main_check_host_memory: -m may not exceed the host's physical memory (HOSTILE.md H7). */
 static int main_check_host_memory(const struct rv_config *cfg, struct rv_err *err)
 {
@@ -213,8 +241,8 @@ int main(int argc, char **argv)
 	case CLI_RUN:
 		break;
 	}
-	/* Nothing a parent leaked to us reaches the guest's devices. */
-	if (confine_inherited_fds(NULL, 0, &err))
+	/* Nothing a parent leaked to us reaches the guest's devices; -n tap,fd=N's fd stays. */
+	if (main_close_inherited(&cfg, &err))
 		main_fail(&cfg, &err);
 	/* The session's buffers (a few frames) live on the heap, not main's stack. */
 	if (cfg.run.argc && !(runner = calloc(1, sizeof(*runner))))

@@ -155,6 +155,18 @@ bad net_bad_hostfwd_port 2 "net 'user,hostfwd=tcp::99999-:22': hostfwd 'tcp::999
     -k "$K" -n user,hostfwd=tcp::99999-:22
 bad net_bad_user_option 2 "net 'user,restrict=maybe': restrict 'maybe': expected on or off" -k "$K" -n user,restrict=maybe
 bad net_bad_tap_option 2 "net 'tap,bogus=1': unknown option 'bogus'" -k "$K" -n tap,bogus=1
+# -n tap,fd=N: the descriptor is judged before anything opens (not a number,
+# the console's, not open, not a TAP, or with ifname=).
+bad net_tap_fd_not_number 2 "net 'tap,fd=abc': fd 'abc': not a descriptor number" -k "$K" -n tap,fd=abc
+bad net_tap_fd_console 2 "net 'tap,fd=1': fd 1: descriptors 0, 1 and 2 are the console's" -k "$K" -n tap,fd=1
+exec 9<&-
+bad net_tap_fd_not_open 2 "net 'tap,fd=9': fd 9: not an open descriptor \\(Bad file descriptor\\)" -k "$K" -n tap,fd=9
+exec 8< afile
+bad net_tap_fd_not_tap 2 "net 'tap,fd=8': fd 8: not a TAP device \\(not a character device\\)" -k "$K" -n tap,fd=8
+exec 8< /dev/null
+bad net_tap_fd_null 2 "net 'tap,fd=8': fd 8: not a TAP device \\(TUNGETIFF: " -k "$K" -n tap,fd=8
+exec 8<&-
+bad net_tap_fd_and_ifname 2 "net 'tap,fd=3,ifname=tap0': fd= and ifname= exclude each other" -k "$K" -n tap,fd=3,ifname=tap0
 bad net_none_option 2 "net 'none,x=1': unknown option 'x=1'" -k "$K" -n none,x=1
 bad net_bad_mac 2 "mac 'zz' is not a unicast address" -k "$K" -n user,mac=zz
 bad net_bad_backend 2 "unknown backend 'vde'" -k "$K" -n vde

@@ -3,7 +3,7 @@
 # and TAP when /dev/net/tun and root are available. No KVM, no stubs needed.
 UNIT_BIN += obj/tests/test_netbackends
 obj/tests/test_netbackends: obj/tests/unit/test_netbackends.o obj/tests/unit/gframe.o obj/netbackends/slirp.o obj/netbackends/slirp_opts.o obj/netbackends/tcp_guard.o obj/netbackends/ipframe.o obj/netbackends/slirp_flows.o \
-	obj/netbackends/none.o obj/netbackends/tap.o $(UNIT_COMMON)
+	obj/netbackends/none.o obj/netbackends/tap.o obj/netbackends/tap_opts.o $(UNIT_COMMON)
 
 # test_tcp_guard: the guard alone, then the reassembly attack on the real
 # user backend and libslirp.
@@ -17,4 +17,9 @@ UNIT_BIN += obj/tests/test_slirp_flows
 obj/tests/test_slirp_flows: LDFLAGS += -Wl,--wrap=slirp_pollfds_fill,--wrap=slirp_pollfds_poll
 obj/tests/test_slirp_flows: obj/tests/unit/test_slirp_flows.o obj/tests/unit/gframe.o obj/netbackends/slirp.o \
 	obj/netbackends/slirp_opts.o obj/netbackends/tcp_guard.o obj/netbackends/ipframe.o obj/netbackends/slirp_flows.o \
+	$(UNIT_COMMON)
+
+# test_tap_fd: -n tap,fd=N: the option, the descriptor's check, adoption.
+UNIT_BIN += obj/tests/test_tap_fd
+obj/tests/test_tap_fd: obj/tests/unit/test_tap_fd.o obj/netbackends/tap.o obj/netbackends/tap_opts.o \
 	$(UNIT_COMMON)

@@ -676,6 +676,14 @@ static void test_spec_checks(void)
 	UNIT_OK(&u, check_says("n:tap,vnet_hdr=maybe", RV_EXIT_USAGE,
 	    "net 'tap,vnet_hdr=maybe': vnet_hdr 'maybe': expected on or off"),
 	    "check: -n tap with a bad vnet_hdr");
+	UNIT_OK(&u, check_says("n:tap,fd=abc", RV_EXIT_USAGE,
+	    "net 'tap,fd=abc': fd 'abc': not a descriptor number"), "check: -n tap,fd=abc: exit 2");
+	UNIT_OK(&u, check_says("n:tap,fd=901", RV_EXIT_USAGE,
+	    "net 'tap,fd=901': fd 901: not an open descriptor (Bad file descriptor); the parent "
+	    "must pass it open, without close-on-exec"), "check: -n tap,fd=N not open: exit 2");
+	UNIT_OK(&u, check_says("n:tap,fd=3,ifname=t0", RV_EXIT_USAGE,
+	    "net 'tap,fd=3,ifname=t0': fd= and ifname= exclude each other (the descriptor names "
+	    "its interface)"), "check: -n tap with fd and ifname: exit 2");
 	UNIT_OK(&u, check_says("n:none,foo", RV_EXIT_USAGE, "net 'none,foo': unknown option 'foo'"),
 	    "check: -n none with an option");
 	UNIT_OK(&u, check_says("n:bogus", RV_EXIT_USAGE,
@@ -891,10 +899,38 @@ static void test_default_off(void)
 	devinst_free(&c);
 }
 
+/*
+ * test_inherited_fds: the descriptors a parsed configuration keeps (tap's
+ * fd=N), found through the device table's hooks without touching any.
+ */
+static void test_inherited_fds(void)
+{
+	static struct rv_config dc;
+	const char *specs[] = { "user", "tap,fd=7", "tap,ifname=t0", "tap,vnet_hdr=on,fd=12" };
+	int fds[4] = { -1, -1, -1, -1 };
+	unsigned n, ok = 1;
+
+	memset(&dc, 0, sizeof(dc));
+	for (unsigned i = 0; i < 4; i++) {
+		struct vnet_spec *spec = calloc(1, sizeof(*spec));
+
+		ok &= spec && vnet_parse_spec(specs[i], i, spec, err, sizeof(err)) == 0;
+		dc.dev[dc.nr_dev++] = (struct dev_instance){ .ops = &vnet_ops, .spec = specs[i],
+		    .index = i, .conf = spec };
+	}
+	n = devinst_inherited_fds(&dc, fds, 4);
+	UNIT_OK(&u, ok && n == 2 && fds[0] == 7 && fds[1] == 12,
+	    "inherited fds: -n tap,fd=7 and -n tap,fd=12 keep 7 and 12; user and ifname= keep none");
+	n = devinst_inherited_fds(&dc, fds, 1);
+	UNIT_OK(&u, n == 2 && fds[0] == 7, "inherited fds: a short array gets the first, the count all");
+	devinst_free(&dc);
+}
+
 int main(void)
 {
 	test_table();
 	test_default_off();
+	test_inherited_fds();
 	test_durations();
 	test_sizes();
 	test_good();

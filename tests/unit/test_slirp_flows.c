@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 
 #include "gframe.h"
 #include "netbackend.h"
+#include "slirp_flows.h"
 #include "slirp_opts.h"
 #include "unit.h"
 
@@ -313,9 +315,115 @@ static void test_iteration_cost(void)
 	ev_loop_destroy(ev);
 }
 
+/* sysctl_int: a number from /proc/sys, or `dflt` when it cannot be read. */
+static long sysctl_int(const char *path, long dflt)
+{
+	FILE *f = fopen(path, "r");
+	long v = dflt;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = dflt;
+		fclose(f);
+	}
+	return v;
+}
+
+/*
+ * sock_at: the fd of this process's socket of `type` bound to local port
+ * `port` (host byte order), skipping `not`; -1 when none.
+ */
+static int sock_at(int type, uint16_t port, int not)
+{
+	for (int fd = 3; fd < 4096; fd++) {
+		struct sockaddr_in sa;
+		socklen_t sl = sizeof(sa);
+		int t = 0;
+		socklen_t tl = sizeof(t);
+
+		if (fd == not || getsockname(fd, (struct sockaddr *)&sa, &sl) < 0 ||
+		    sa.sin_family != AF_INET || getsockopt(fd, SOL_SOCKET, SO_TYPE, &t, &tl) < 0 ||
+		    t != type || (port && ntohs(sa.sin_port) != port))
+			continue;
+		return fd;
+	}
+	return -1;
+}
+
+/* bufs_capped: fd's buffers are USER_SOCK_BUF as set (doubled by the kernel, within its maxima). */
+static bool bufs_capped(int fd)
+{
+	long rmax = sysctl_int("/proc/sys/net/core/rmem_max", 212992);
+	long wmax = sysctl_int("/proc/sys/net/core/wmem_max", 212992);
+	int rcv = 0, snd = 0;
+	socklen_t l = sizeof(int);
+
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, &l) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, &l) < 0)
+		return false;
+	printf("# buffers of fd %d: SO_RCVBUF %d, SO_SNDBUF %d (rmem_max %ld, wmem_max %ld)\n",
+	    fd, rcv, snd, rmax, wmax);
+	return rcv == 2 * (USER_SOCK_BUF < rmax ? USER_SOCK_BUF : rmax) &&
+	    snd == 2 * (USER_SOCK_BUF < wmax ? USER_SOCK_BUF : wmax);
+}
+
+/*
+ * test_buffers: every host socket libslirp opens for the guest gets its
+ * kernel buffers set to USER_SOCK_BUF, which also stops autotuning: a TCP
+ * connection the guest opens and a UDP flow. Unset, a TCP socket starts at
+ * tcp_rmem[1]/tcp_wmem[1] and may grow to megabytes.
+ */
+static void test_buffers(void)
+{
+	struct ev_loop *ev = ev_loop_new(EVBACKEND_EPOLL);
+	struct net_backend nb;
+	struct cap c = { 0 };
+	static uint8_t f[256];
+	char err[256];
+	uint16_t uport, tport;
+	int ufd = bind_lo(SOCK_DGRAM, &uport), tfd = bind_lo(SOCK_STREAM | SOCK_NONBLOCK, &tport);
+	int cfd = -1;
+	struct sockaddr_in peer;
+	socklen_t pl = sizeof(peer);
+
+	memset(&nb, 0, sizeof(nb));
+	nb.ops = &net_user_ops;
+	nb.owner = &c;
+	nb.rx = cap_rx;
+	nb.tx_ready = cap_tx_ready;
+	if (!ev || ufd < 0 || tfd < 0 || nb.ops->open(&nb, ev, "sockets=8", err, sizeof(err))) {
+		UNIT_OK(&u, 0, "buffers: open the user backend");
+		return;
+	}
+	nb.ops->rx_resume(&nb);
+	send1(&nb, f, gframe_arp_request(f, "10.0.2.2"));
+	spin(ev, 2);
+	send1(&nb, f, syn(f, 41000, tport));
+	for (int i = 0; i < 5000 && cfd < 0; i++) {
+		spin(ev, 1);
+		cfd = accept4(tfd, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
+		if (cfd < 0)
+			usleep(1000);
+	}
+	UNIT_OK(&u, cfd >= 0 && bufs_capped(sock_at(SOCK_STREAM, ntohs(peer.sin_port), cfd)),
+	    "buffers: a guest TCP connection's host socket has SO_RCVBUF and SO_SNDBUF set "
+	    "to USER_SOCK_BUF");
+	send1(&nb, f, udp(f, 21000, uport, "x"));
+	spin(ev, 5);
+	UNIT_OK(&u, udp_drain(ufd) == 1 && bufs_capped(sock_at(SOCK_DGRAM, 0, ufd)),
+	    "buffers: a guest UDP flow's host socket too");
+	if (cfd >= 0)
+		close(cfd);
+	nb.ops->close(&nb);
+	close(ufd);
+	close(tfd);
+	ev_loop_destroy(ev);
+}
+
 int main(void)
 {
 	test_cap();
+	test_buffers();
 	test_iteration_cost();
 	printf("# slirp_flows: %u passed, %u failed\n", u.pass, u.fail);
 	return unit_done(&u);

@@ -289,6 +289,35 @@ static void test_path_file(void)
 
 /* --- guest connections --- */
 
+/*
+ * sndbuf_is_ours: every live connection's host socket has the send buffer
+ * ringvm sets: VSOCK_HOST_SNDBUF, doubled by the kernel within wmem_max.
+ */
+static bool sndbuf_is_ours(const struct vsock *vs)
+{
+	long wmax = 212992;
+	unsigned n = 0;
+	FILE *f = fopen("/proc/sys/net/core/wmem_max", "r");
+
+	if (f) {
+		if (fscanf(f, "%ld", &wmax) != 1)
+			wmax = 212992;
+		fclose(f);
+	}
+	for (unsigned i = 0; i < VSOCK_MAX_CONNS; i++) {
+		int v = 0;
+		socklen_t l = sizeof(v);
+
+		if (vs->conn[i].state == VSOCK_FREE || vs->conn[i].fd < 0)
+			continue;
+		if (getsockopt(vs->conn[i].fd, SOL_SOCKET, SO_SNDBUF, &v, &l) < 0 ||
+		    v != 2 * (VSOCK_HOST_SNDBUF < wmax ? (long)VSOCK_HOST_SNDBUF : wmax))
+			return false;
+		n++;
+	}
+	return n > 0;
+}
+
 static void test_guest_uds(void)
 {
 	struct vsg g;
@@ -302,6 +331,8 @@ static void test_guest_uds(void)
 	UNIT_OK(&u, guest_connect(&g, 1234, 5000, GBUF), "guest -> host:1234: RESPONSE from PATH_1234");
 	hfd = srv_accept(lfd);
 	UNIT_OK(&u, hfd >= 0, "guest -> host:1234: the host program's accept() returns");
+	UNIT_OK(&u, sndbuf_is_ours(g.vs), "guest -> host:1234: the host socket's SO_SNDBUF is "
+	    "VSOCK_HOST_SNDBUF, not the host's default");
 	pattern(out, 3000, 1, 0);
 	tx_data(&g, 5000, 1234, out, 3000, GBUF, 0);
 	vsg_run(&g);

@@ -1,8 +1,9 @@
 # net.sh: virtio-net with a real Linux guest: a DHCP lease from slirp, a file
 # fetched from an HTTP server on the host side through 10.0.2.2, a host client
 # reaching a guest service through a port forward, restricted mode refusing
-# outbound connections, a TAP link with a checksummed transfer, and the MAC
-# option. The host side is busybox (httpd, nc, tunctl, ip).
+# outbound connections, a TAP link with a checksummed transfer (attached by
+# name, and through a descriptor a parent passed), and the MAC option. The
+# host side is busybox (httpd, nc, tunctl, ip) and iproute2's ip.
 
 # www: a 300 KB file of random bytes under $WORK/www; prints its md5.
 www() {
@@ -87,6 +88,39 @@ t_tap() {
 	busybox tunctl -d rvtap0 > /dev/null
 	expect_status 0
 	expect_line "$1" "^RINGVM-FETCH ok md5=$sum bytes=300000\$"
+}
+
+# -n tap,fd=N: the interface belongs to another user (nobody), so only a
+# privileged process may attach to it. A parent (tests/bed/tapfd.c, as
+# libvirt would) attaches, gives up every capability, and execs ringvm with
+# the descriptor as fd 3: the guest fetches through it. The control: the
+# same unprivileged ringvm attaching by name is refused.
+t_tap_fd() {
+	sum=$(www)
+	# iproute2's ip, not busybox's applet (which has no tuntap) that PATH finds first.
+	iproute=/usr/sbin/ip
+	[ -x "$iproute" ] || iproute=/sbin/ip
+	"$iproute" tuntap add rvtap2 mode tap user 65534 || { fail "cannot create tap rvtap2"; return; }
+	ip addr add 192.168.78.1/24 dev rvtap2
+	ip link set rvtap2 up
+	httpd 192.168.78.1:18082
+	timeout -s KILL "$RV_TIMEOUT" "$TAPFD" -p -v rvtap2 3 "$RINGVM" -k "$KERNEL" -i "$INITRD" \
+	    -n tap,fd=3 \
+	    -a "quiet rvtest=net rv.net=static rv.ip=192.168.78.2/24 rv.url=http://192.168.78.1:18082/data" \
+	    > "$1" 2>&1 < /dev/null
+	rv_status=$?
+	crlf "$1"
+	kill "$httpd_pid" 2>/dev/null
+	"$TAPFD" -p rvtap2 3 "$RINGVM" --check -k "$KERNEL" -n tap,fd=3 > "$1.check" 2>&1 ||
+	    fail "--check with fd=3 failed: $(head -c 200 "$1.check")"
+	# Bounded, and a guest that powers off at once, should the attach wrongly succeed.
+	timeout -s KILL 60 "$TAPFD" -p - 3 "$RINGVM" -k "$KERNEL" -i "$INITRD" -n tap,ifname=rvtap2 \
+	    -a "quiet rvcmd=true" > "$1.byname" 2>&1 < /dev/null
+	"$iproute" tuntap del rvtap2 mode tap
+	expect_status 0
+	expect_line "$1" "^RINGVM-FETCH ok md5=$sum bytes=300000\$"
+	grep -q "cannot attach: Operation not permitted" "$1.byname" ||
+	    fail "without privilege, attaching by name did not fail: $(head -c 200 "$1.byname")"
 }
 
 t_mac_option() {
