@@ -3,7 +3,10 @@
  * the tiny test guests, and write the damaged variants the bad-input tests
  * need (HOSTILE.md H2).
  *
- * usage: mkbzimage PAYLOAD OUT [good|nomagic|oldproto|not64|truncated|bigkernel]
+ * usage: mkbzimage PAYLOAD OUT [good|nomagic|oldproto|not64|truncated|bigkernel [SETUP16]]
+ *
+ * SETUP16: real-mode code placed at setup offset 0x268, where the header's
+ * jump lands (tests/tiny/setup16.S), for loaders that run the setup (QEMU).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -56,6 +59,22 @@ int main(int argc, char **argv)
 	put32(setup + 0x238, 2047);			/* cmdline_size */
 	put64(setup + 0x258, 0x1000000);		/* pref_address */
 	put32(setup + 0x260, 0x100000);			/* init_size */
+	if (argc > 4) {
+		FILE *s16 = fopen(argv[4], "rb");
+		size_t n;
+
+		if (!s16) {
+			perror(argv[4]);
+			return 1;
+		}
+		n = fread(setup + 0x268, 1, sizeof(setup) - 0x268 + 1, s16);
+		fclose(s16);
+		if (n == 0 || n > sizeof(setup) - 0x268) {
+			fprintf(stderr, "mkbzimage: %s: empty or over %zu bytes\n", argv[4],
+			    sizeof(setup) - 0x268);
+			return 1;
+		}
+	}
 
 	wlen = (size_t)plen;
 	if (!strcmp(variant, "nomagic"))

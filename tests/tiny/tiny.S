@@ -11,12 +11,64 @@
  *   p  report a panic through pvpanic
  *   t  triple fault
  *   s  spin forever (host signal tests)
+ *   b  exit benchmark (bench/exits): BENCH_N port writes to COM1's scratch
+ *      register (a device register the VMM emulates), then BENCH_N MMIO
+ *      writes to an unassigned address in the PCI hole; prints
+ *      "RVB pio N CYCLES" and "RVB mmio N CYCLES" (rdtsc), then powers off
+ *   i  idle: print "idle", then halt with interrupts off forever (bench/start)
+ *
+ * Power off is a write to port 0xf4 (QEMU's isa-debug-exit, unassigned in
+ * ringvm) and then ringvm's ACPI PM1 control port 0x600.
+ *
+ * QEMU enters a bzImage through its real-mode setup (setup16.S), which
+ * jumps to entry32 at the start of this payload (0x100000): it builds the
+ * same identity map of the low 4 GiB that ringvm's boot page tables have,
+ * enters long mode and jumps to the 64-bit entry. ringvm enters at 0x200.
  */
+#define BENCH_N 2000
+#define BENCH_MMIO_GPA 0xd0000000	/* PCI hole, no device, in ringvm and QEMU */
 	.code64
 	.section .text
 	.globl _start
 _start:
-	.fill 0x200, 1, 0		/* the 64-bit entry is at offset 0x200 */
+	.code32
+entry32:				/* QEMU only: loaded at 0x100000 */
+	mov $0x18, %eax
+	mov %eax, %ds
+	mov %eax, %es
+	mov %eax, %ss
+	/* page tables at 0x9000-0xefff: PML4, PDPT, 4 PDs of 2 MiB pages */
+	mov $0x9000, %edi
+	xor %eax, %eax
+	mov $(0x6000 / 4), %ecx
+	rep stosl
+	movl $0xa003, 0x9000
+	movl $0xb003, 0xa000
+	movl $0xc003, 0xa008
+	movl $0xd003, 0xa010
+	movl $0xe003, 0xa018
+	mov $0xb000, %edi
+	mov $0x83, %eax			/* present, writable, 2 MiB */
+	mov $2048, %ecx
+1:	mov %eax, (%edi)
+	add $0x200000, %eax
+	add $8, %edi
+	loop 1b
+	mov %cr4, %eax
+	or $0x20, %eax			/* PAE */
+	mov %eax, %cr4
+	mov $0x9000, %eax
+	mov %eax, %cr3
+	mov $0xc0000080, %ecx		/* EFER.LME */
+	rdmsr
+	or $0x100, %eax
+	wrmsr
+	mov %cr0, %eax
+	or $0x80000001, %eax		/* PG | PE */
+	mov %eax, %cr0
+	ljmp $0x20, $0x100200
+	.code64
+	.org 0x200			/* the 64-bit entry is at offset 0x200 */
 entry:
 	cli
 	lea stack_top(%rip), %rsp
@@ -47,6 +99,10 @@ entry:
 	je mode_t
 	cmp $'s', %al
 	je mode_s
+	cmp $'b', %al
+	je mode_b
+	cmp $'i', %al
+	je mode_i
 mode_h:
 	lea msg_hello(%rip), %rsi
 	call puts
@@ -160,7 +216,82 @@ mode_t:
 mode_s:
 	jmp mode_s
 
+mode_b:
+	call tsc
+	mov %rax, %r10
+	mov $BENCH_N, %ecx
+	mov $0x3ff, %dx			/* COM1 SCR */
+1:	out %al, %dx
+	loop 1b
+	call tsc
+	sub %r10, %rax
+	lea msg_pio(%rip), %rsi
+	call put_result
+	call tsc
+	mov %rax, %r10
+	mov $BENCH_N, %ecx
+	mov $BENCH_MMIO_GPA, %ebx
+2:	movl %eax, (%rbx)
+	loop 2b
+	call tsc
+	sub %r10, %rax
+	lea msg_mmio(%rip), %rsi
+	call put_result
+	jmp poweroff
+
+mode_i:
+	lea msg_idle(%rip), %rsi
+	call puts
+	jmp hang
+
+/* tsc: %rax = the time stamp counter, serialised with lfence. */
+tsc:
+	lfence
+	rdtsc
+	lfence
+	shl $32, %rdx
+	or %rdx, %rax
+	ret
+
+/* put_result: print "RVB <name at %rsi> BENCH_N <%rax>\n". */
+put_result:
+	push %rax
+	push %rsi
+	lea msg_rvb(%rip), %rsi
+	call puts
+	pop %rsi
+	call puts
+	mov $BENCH_N, %eax
+	call putdec
+	mov $' ', %al
+	call putc
+	pop %rax
+	call putdec
+	mov $10, %al
+	jmp putc
+
+/* putdec: print %rax in decimal. */
+putdec:
+	sub $32, %rsp
+	lea 31(%rsp), %rdi
+	movb $0, (%rdi)
+	mov $10, %rcx
+1:	xor %edx, %edx
+	div %rcx
+	add $'0', %dl
+	dec %rdi
+	mov %dl, (%rdi)
+	test %rax, %rax
+	jnz 1b
+	mov %rdi, %rsi
+	call puts
+	add $32, %rsp
+	ret
+
 poweroff:
+	mov $0xf4, %dx			/* QEMU: isa-debug-exit */
+	xor %al, %al
+	out %al, %dx
 	mov $0x600, %dx
 	mov $0x34, %al			/* SLP_TYP 5 | SLP_EN */
 	out %al, %dx
@@ -193,6 +324,10 @@ msg_hello:	.asciz "hello from the tiny guest\n"
 msg_done:	.asciz "\ndone\n"
 msg_alive:	.asciz "\nalive\n"
 msg_ready:	.asciz "ready\n"
+msg_idle:	.asciz "idle\n"
+msg_rvb:	.asciz "RVB "
+msg_pio:	.asciz "pio "
+msg_mmio:	.asciz "mmio "
 	.balign 16
 null_idt:	.word 0
 		.quad 0
