@@ -5,25 +5,28 @@
 # the tiny guest's mode b (2000 port writes to COM1's scratch register, 2000
 # MMIO writes to an unassigned address, timed with rdtsc inside the guest).
 # Prints "RESULT vmm run pio=CYCLES mmio=CYCLES n=N" and "TSC_PER_US X".
-# Environment: RINGVM TINY BAREEXIT QEMU RUNS
+# Environment: RINGVM TINY_IMAGE BAREEXIT QEMU RUNS
 RINGVM=${RINGVM:-/rv/ringvm}
-TINY=${TINY:-/rv/tiny/tiny.bzImage}
+TINY_IMAGE=${TINY_IMAGE:-/rv/tiny/tiny.bzImage}
 BAREEXIT=${BAREEXIT:-/bed/bareexit}
 QEMU=${QEMU:-qemu-system-x86_64}
 RUNS=${RUNS:-3}
 N=2000
 
-# result NAME: turn the guest's "RVB pio N C" / "RVB mmio N C" lines into one RESULT line.
+# result NAME: turn the guest's "RVB pio N C" / "RVB mmio N C" lines into one RESULT line;
+# a run without them shows its output's tail.
 result() {
-	tr -d '\r' | awk -v name="$1" -v run="$i" '
+	tr -d '\r' > /tmp/run.out
+	grep -q '^RVB mmio' /tmp/run.out || tail -n 5 /tmp/run.out | sed "s/^/# $1: /"
+	awk -v name="$1" -v run="$i" '
 	$1 == "RVB" { v[$2] = $4; n = $3 }
-	END { printf "RESULT %s %d pio=%s mmio=%s n=%s\n", name, run, v["pio"] ? v["pio"] : -1, v["mmio"] ? v["mmio"] : -1, n }'
+	END { printf "RESULT %s %d pio=%s mmio=%s n=%s\n", name, run, v["pio"] ? v["pio"] : -1, v["mmio"] ? v["mmio"] : -1, n }' /tmp/run.out
 }
 
 qemu() {	# qemu MACHINE
 	timeout 120 "$QEMU" -M "$1" -enable-kvm -cpu host -m 64 -smp 1 -nodefaults -no-user-config \
 	    -display none -serial stdio -no-reboot -device isa-debug-exit,iobase=0xf4 \
-	    -kernel "$TINY" -append rvt=b < /dev/null 2>&1
+	    -kernel "$TINY_IMAGE" -append rvt=b < /dev/null 2>&1
 }
 
 i=1
@@ -31,7 +34,7 @@ while [ "$i" -le "$RUNS" ]; do
 	"$BAREEXIT" "$N" > /tmp/bare.out 2>&1
 	grep TSC_PER_US /tmp/bare.out
 	result bare < /tmp/bare.out
-	timeout 120 "$RINGVM" -k "$TINY" -m 64M -a rvt=b < /dev/null 2>&1 | result ringvm
+	timeout 120 "$RINGVM" -k "$TINY_IMAGE" -m 64M -a rvt=b < /dev/null 2>&1 | result ringvm
 	qemu microvm | result qemu-microvm
 	qemu pc | result qemu-pc
 	i=$((i + 1))
