@@ -1,14 +1,18 @@
 /*
- * loop.c: the libev loop, the signalfd that brings vCPU hand-offs and host
- * signals to it, and the stop request. Owns the exit status of the run.
+ * loop.c: the libev loop, the eventfd that brings vCPU hand-offs to it, the
+ * signalfd that brings host signals, and the stop request. Owns the exit
+ * status of the run.
  *
  * Exported (contracts in loop.h): loop_block_signals, loop_init,
- * loop_set_handoff, loop_set_winch, loop_run, loop_stop, loop_fini.
+ * loop_set_handoff, loop_handoff_post, loop_set_winch, loop_run, loop_stop,
+ * loop_fini.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -23,7 +27,6 @@ static void loop_sigset(sigset_t *set, bool with_kick)
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGQUIT);
-	sigaddset(set, SIG_LOOP_HANDOFF);
 	sigaddset(set, SIGWINCH);
 	if (with_kick)
 		sigaddset(set, SIG_LOOP_KICK);
@@ -43,12 +46,41 @@ int loop_block_signals(void)
 	return 0;
 }
 
-/* loop_on_signal: drain the signalfd; each vCPU hand-off is emulated in turn. */
+/*
+ * loop_on_handoff: the eventfd is readable: reset it, then let the vCPU code
+ * find every posted exit. Reset first: a post racing with the callback
+ * then makes the eventfd readable again (at worst one empty pass), never
+ * a lost wake-up.
+ */
+static void loop_on_handoff(struct ev_loop *ev, ev_io *w, int revents)
+{
+	struct loop *loop = w->data;
+	uint64_t n;
+
+	(void)ev;
+	(void)revents;
+	if (read(loop->handoff_fd, &n, sizeof(n)) < 0 && errno != EAGAIN && errno != EINTR)
+		log_warn("hand-off eventfd read");
+	if (loop->handoff)
+		loop->handoff(loop->handoff_ctx);
+}
+
+int loop_handoff_post(struct loop *loop)
+{
+	const uint64_t one = 1;
+
+	/* The counter cannot reach its limit (2^64 - 2): no EAGAIN to handle. */
+	while (write(loop->handoff_fd, &one, sizeof(one)) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+/* loop_on_signal: drain the signalfd: host signals. */
 static void loop_on_signal(struct ev_loop *ev, ev_io *w, int revents)
 {
 	struct loop *loop = w->data;
 	struct signalfd_siginfo si[16];
-	pid_t self = getpid();
 	ssize_t n;
 
 	(void)ev;
@@ -60,21 +92,6 @@ static void loop_on_signal(struct ev_loop *ev, ev_io *w, int revents)
 		return;
 	}
 	for (size_t i = 0; i < (size_t)n / sizeof(si[0]); i++) {
-		if ((int)si[i].ssi_signo == SIG_LOOP_HANDOFF) {
-			/*
-			 * Only our own vCPU threads may hand off exits: a queued
-			 * signal from another process would otherwise resume a
-			 * vCPU whose exit was never emulated.
-			 */
-			if (si[i].ssi_code != SI_QUEUE || (pid_t)si[i].ssi_pid != self) {
-				log_warnx("ignoring a vCPU hand-off signal from pid %u",
-				    si[i].ssi_pid);
-				continue;
-			}
-			if (loop->handoff)
-				loop->handoff(loop->handoff_ctx, (unsigned)si[i].ssi_int);
-			continue;
-		}
 		if ((int)si[i].ssi_signo == SIGWINCH) {
 			if (loop->winch)
 				loop->winch(loop->winch_ctx);
@@ -92,6 +109,7 @@ int loop_init(struct loop *loop, char *err, size_t errlen)
 
 	memset(loop, 0, sizeof(*loop));
 	loop->sig_fd = -1;
+	loop->handoff_fd = -1;
 	loop->ev = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
 	if (!loop->ev) {
 		snprintf(err, errlen, "libev: cannot create an epoll loop");
@@ -107,6 +125,16 @@ int loop_init(struct loop *loop, char *err, size_t errlen)
 	ev_io_init(&loop->sig_watcher, loop_on_signal, loop->sig_fd, EV_READ);
 	loop->sig_watcher.data = loop;
 	ev_io_start(loop->ev, &loop->sig_watcher);
+	/* Not shared with any other process: only our own threads can post a hand-off. */
+	loop->handoff_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (loop->handoff_fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return r;
+	}
+	ev_io_init(&loop->handoff_watcher, loop_on_handoff, loop->handoff_fd, EV_READ);
+	loop->handoff_watcher.data = loop;
+	ev_io_start(loop->ev, &loop->handoff_watcher);
 	return 0;
 }
 
@@ -145,10 +173,15 @@ void loop_fini(struct loop *loop)
 {
 	if (loop->ev) {
 		ev_io_stop(loop->ev, &loop->sig_watcher);
+		if (loop->handoff_fd >= 0)
+			ev_io_stop(loop->ev, &loop->handoff_watcher);
 		ev_loop_destroy(loop->ev);
 		loop->ev = NULL;
 	}
 	if (loop->sig_fd >= 0)
 		close(loop->sig_fd);
 	loop->sig_fd = -1;
+	if (loop->handoff_fd >= 0)
+		close(loop->handoff_fd);
+	loop->handoff_fd = -1;
 }

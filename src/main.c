@@ -164,6 +164,7 @@ static int main_setup(struct vm *vm, struct rv_config *cfg, struct loop *loop,
 	if (cfg->run.argc && (r = runner_start(runner, vm, err)))
 		return r;
 	/* The filters now that the devices have said which files they read later. */
+	sb->handoff_fd = loop->handoff_fd;
 	r = sandbox_arm(sb, vm->runtime_paths, vm->nr_runtime_paths, err);
 	if (r)
 		return r;

@@ -54,18 +54,19 @@ const char *__asan_default_options(void)
 #endif
 
 /* sandbox_datum: a rule's datum, with the placeholders filled in. */
-static uint64_t sandbox_datum(uint64_t d)
+static uint64_t sandbox_datum(uint64_t d, int handoff_fd)
 {
 	switch (d) {
 	case SANDBOX_SELF_PID: return (uint64_t)getpid();
-	case SANDBOX_SIG_HANDOFF: return (uint64_t)SIG_LOOP_HANDOFF;
 	case SANDBOX_SIG_KICK: return (uint64_t)SIG_LOOP_KICK;
+	/* An fd as the kernel reads it: a 32-bit int (-1, no fd, matches nothing). */
+	case SANDBOX_HANDOFF_FD: return (uint64_t)(uint32_t)handoff_fd;
 	default: return d;
 	}
 }
 
 /* sandbox_add: one rule into `ctx`. Returns 0 or -errno. */
-static int sandbox_add(scmp_filter_ctx ctx, const struct sandbox_rule *r)
+static int sandbox_add(scmp_filter_ctx ctx, const struct sandbox_rule *r, int handoff_fd)
 {
 	struct scmp_arg_cmp cmp[SANDBOX_MAX_ARGS];
 	int nr = seccomp_syscall_resolve_name(r->name);
@@ -76,12 +77,13 @@ static int sandbox_add(scmp_filter_ctx ctx, const struct sandbox_rule *r)
 		const struct sandbox_arg *a = &r->args[i];
 
 		cmp[i] = (struct scmp_arg_cmp){ .arg = a->arg, .op = (enum scmp_compare)a->op,
-		    .datum_a = sandbox_datum(a->a), .datum_b = sandbox_datum(a->b) };
+		    .datum_a = sandbox_datum(a->a, handoff_fd),
+		    .datum_b = sandbox_datum(a->b, handoff_fd) };
 	}
 	return seccomp_rule_add_exact_array(ctx, SCMP_ACT_ALLOW, nr, r->nargs, cmp);
 }
 
-int sandbox_build(enum sandbox_thread t, bool files, struct sock_fprog *prog)
+int sandbox_build(enum sandbox_thread t, bool files, int handoff_fd, struct sock_fprog *prog)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
 	int fd = -1, r;
@@ -93,10 +95,10 @@ int sandbox_build(enum sandbox_thread t, bool files, struct sock_fprog *prog)
 	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
 	for (const struct sandbox_rule *rule = sandbox_rules[t]; !r && rule->name; rule++)
 		if (files || !rule->files)
-			r = sandbox_add(ctx, rule);
+			r = sandbox_add(ctx, rule, handoff_fd);
 #if defined(__SANITIZE_ADDRESS__)
 	for (const struct sandbox_rule *rule = sandbox_sanitizer_rules; !r && rule->name; rule++)
-		r = sandbox_add(ctx, rule);
+		r = sandbox_add(ctx, rule, handoff_fd);
 #endif
 	/* libseccomp writes BPF only to an fd: a memfd keeps it in memory. */
 	if (!r && (fd = memfd_create("ringvm-seccomp", MFD_CLOEXEC)) < 0)
@@ -227,6 +229,7 @@ int sandbox_prepare(struct sandbox *sb, bool on, struct rv_err *err)
 
 	memset(sb, 0, sizeof(*sb));
 	sb->tty_fd = -1;
+	sb->handoff_fd = -1;
 	sb->landlock.fd = -1;
 	sb->on = on;
 	/* Whatever runs later (nothing should) runs with no more privilege than ringvm has. */
@@ -259,7 +262,7 @@ int sandbox_arm(struct sandbox *sb, const char *const *paths, unsigned n, struct
 	if (!sb->on)
 		return 0;
 	for (int t = 0; t < SANDBOX_NR_THREADS; t++) {
-		r = sandbox_build((enum sandbox_thread)t, n > 0, &sb->prog[t]);
+		r = sandbox_build((enum sandbox_thread)t, n > 0, sb->handoff_fd, &sb->prog[t]);
 		if (r)
 			return rv_fail(err, RV_EXIT_FAILURE, -r, "sandbox: cannot build the %s "
 			    "thread's seccomp filter", sandbox_thread_names[t]);

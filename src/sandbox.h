@@ -42,13 +42,13 @@ enum sandbox_thread {
 /*
  * One allowed system call, or one allowed form of it: every argument
  * comparison must hold (libseccomp's AND). A datum of SANDBOX_SELF_PID
- * becomes ringvm's pid, SANDBOX_SIG_HANDOFF and SANDBOX_SIG_KICK the
- * loop's signals (SIGRTMIN is not a constant), SANDBOX_STDERR fd 2.
+ * becomes ringvm's pid, SANDBOX_SIG_KICK the vCPU kick (SIGRTMIN is not a
+ * constant), SANDBOX_HANDOFF_FD the loop's hand-off eventfd.
  */
 #define SANDBOX_MAX_ARGS 3
 #define SANDBOX_SELF_PID 0x7fff0001u
-#define SANDBOX_SIG_HANDOFF 0x7fff0002u
 #define SANDBOX_SIG_KICK 0x7fff0003u
+#define SANDBOX_HANDOFF_FD 0x7fff0004u
 
 struct sandbox_arg {
 	unsigned arg;		/* 0..5 */
@@ -84,6 +84,7 @@ struct sandbox {
 	struct termios tty;
 	struct landlock landlock;	/* no filesystem access once entered */
 	const char *trigger;		/* test builds: RINGVM_TEST_SANDBOX */
+	int handoff_fd;			/* the loop's hand-off eventfd; set before sandbox_arm */
 };
 
 /*
@@ -116,9 +117,10 @@ void sandbox_free(struct sandbox *sb);
 
 /*
  * sandbox_build: compile thread kind `t`'s table (with the rules marked
- * `files` when `files`) into a BPF program in *prog (malloc'd filter). For sandbox_prepare and the unit test.
+ * `files` when `files`, and `handoff_fd` for SANDBOX_HANDOFF_FD) into a BPF
+ * program in *prog (malloc'd filter). For sandbox_arm and the unit test.
  * Returns 0 or -errno.
  */
-int sandbox_build(enum sandbox_thread t, bool files, struct sock_fprog *prog);
+int sandbox_build(enum sandbox_thread t, bool files, int handoff_fd, struct sock_fprog *prog);
 
 #endif

@@ -41,15 +41,14 @@
 #define NO_EXEC(name, argn) ONE(name, MASKED(argn, PROT_EXEC, 0), "prot without PROT_EXEC")
 
 /*
- * The vCPU threads: KVM_RUN, the hand-off to the loop (sigqueue to our own
- * process, a semaphore), eating the stop kick, and leaving. The SIGSYS
- * report needs the terminal ioctl, write to stderr and exit_group.
+ * The vCPU threads: KVM_RUN, the hand-off to the loop (a write to the
+ * loop's eventfd, a semaphore), eating the stop kick, and leaving. The
+ * SIGSYS report needs the terminal ioctl, getpid, write to stderr and
+ * exit_group.
  */
 static const struct sandbox_rule sandbox_vcpu_rules[] = {
 	IOCTL(KVM_RUN),
 	IOCTL(TCSETS),
-	TWO("rt_sigqueueinfo", EQ(0, SANDBOX_SELF_PID), EQ(1, SANDBOX_SIG_HANDOFF),
-	    "to ringvm's own pid, SIG_LOOP_HANDOFF"),
 	ANY("rt_sigtimedwait"),
 	ANY("rt_sigprocmask"),
 	ANY("rt_sigreturn"),
@@ -57,10 +56,10 @@ static const struct sandbox_rule sandbox_vcpu_rules[] = {
 	ANY("getpid"),
 	ANY("getuid"),
 	ANY("gettid"),
-	ANY("clock_nanosleep"),
 	ANY("restart_syscall"),
 	ONE("madvise", EQ(2, MADV_DONTNEED), "MADV_DONTNEED"),
 	ONE("write", EQ(0, 2), "fd 2 (stderr)"),
+	TWO("write", EQ(0, SANDBOX_HANDOFF_FD), EQ(2, 8), "the loop's hand-off eventfd, 8 bytes"),
 	ANY("exit"),
 	ANY("exit_group"),
 	END,

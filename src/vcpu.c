@@ -23,7 +23,7 @@
 #include "vcpu.h"
 #include "vm.h"
 
-#define VCPU_STACK_SIZE (256u << 10)	/* the thread only calls ioctl and sigqueue */
+#define VCPU_STACK_SIZE (256u << 10)	/* the thread only calls ioctl, write and futex */
 
 /* An empty handler: the kick only needs to be pending to make KVM_RUN return. */
 static void vcpu_on_kick(int sig)
@@ -104,20 +104,17 @@ static void vcpu_eat_kick(void)
 		;
 }
 
-/* vcpu_hand_off: queue this vCPU's exit to the loop and wait until it is emulated. */
+/* vcpu_hand_off: post this vCPU's exit to the loop and wait until it is emulated. */
 static void vcpu_hand_off(struct vcpu *v)
 {
-	union sigval sv = { .sival_int = (int)v->idx };
-	pid_t self = getpid();
-
-	while (sigqueue(self, SIG_LOOP_HANDOFF, sv) < 0) {
-		/* EAGAIN: the queued-signal limit; each vCPU holds at most one. */
-		const struct timespec ms = { 0, 1000000 };
-
-		if (errno != EAGAIN)
-			return;
-		nanosleep(&ms, NULL);
-	}
+	/*
+	 * Release: the loop's acquiring exchange of `exited` must see what
+	 * this thread wrote before (run_errno, and the run area KVM filled
+	 * on this thread's KVM_RUN).
+	 */
+	atomic_store_explicit(&v->exited, true, memory_order_release);
+	if (loop_handoff_post(v->vm->loop) < 0)
+		return;
 	while (sem_wait(&v->resume) < 0 && errno == EINTR)
 		;
 }
@@ -206,19 +203,12 @@ static void vcpu_mmio(struct vm *vm, struct kvm_run *run)
 		bus_read(&vm->mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len);
 }
 
-void vcpu_handle_exit(void *ctx, unsigned idx)
+/* vcpu_handle_one: emulate vCPU `idx`'s posted exit, then let it run (or leave). */
+static void vcpu_handle_one(struct vm *vm, unsigned idx)
 {
-	struct vm *vm = ctx;
-	struct vcpu *v;
-	struct kvm_run *run;
+	struct vcpu *v = &vm->vcpu[idx];
+	struct kvm_run *run = v->run;
 
-	/* The index is a signal payload: check it before it indexes anything. */
-	if (idx >= vm->nr_vcpus) {
-		log_warnx("vCPU hand-off for unknown vCPU %u ignored", idx);
-		return;
-	}
-	v = &vm->vcpu[idx];
-	run = v->run;
 	if (v->run_errno) {
 		errno = v->run_errno;
 		log_warn("vCPU %u: KVM_RUN failed", idx);
@@ -274,7 +264,22 @@ void vcpu_handle_exit(void *ctx, unsigned idx)
 resume:
 	if (vm->loop->stopping)
 		atomic_store(&v->stop, true);
+	/* sem_post orders our writes (the run area's results) before the vCPU's wake-up. */
 	sem_post(&v->resume);
+}
+
+void vcpu_handle_exit(void *ctx)
+{
+	struct vm *vm = ctx;
+
+	/*
+	 * Acquire, paired with vcpu_hand_off's release: the run area is read
+	 * only after the flag. Clearing it here, before the emulation, is
+	 * safe: the vCPU cannot post again before this vCPU's sem_post.
+	 */
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (atomic_exchange_explicit(&vm->vcpu[i].exited, false, memory_order_acquire))
+			vcpu_handle_one(vm, i);
 }
 
 void vcpu_stop_all(struct vm *vm)

@@ -1,11 +1,14 @@
 /*
  * vcpu.h: vCPU threads and the exit hand-off to the loop thread.
  *
- * A vCPU thread only runs KVM_RUN. When an exit needs emulation it queues a
- * signal (SIG_LOOP_HANDOFF, payload: the vCPU index) with sigqueue(), which the
- * loop thread reads from its signalfd; the loop emulates the exit on its own
- * thread, where all device state lives, then posts the vCPU's semaphore and
- * the vCPU re-enters the guest.
+ * A vCPU thread only runs KVM_RUN. When an exit needs emulation it sets its
+ * `exited` flag and wakes the loop through the loop's hand-off eventfd
+ * (loop_handoff_post); the loop thread finds the flagged vCPUs, emulates
+ * their exits on its own thread, where all device state lives, then posts
+ * each one's semaphore and the vCPU re-enters the guest. Two system calls
+ * per exit on the vCPU side (the eventfd write, the semaphore's futex
+ * wait), and no signal: bench/exits measured the queued signal's hand-off
+ * (sigqueue, signalfd) and this one side by side.
  */
 #ifndef RINGVM_VCPU_H
 #define RINGVM_VCPU_H
@@ -33,6 +36,7 @@ struct vcpu {
 	sem_t resume;			/* posted by the loop after emulating an exit */
 	bool sem_ready;			/* resume was initialised */
 	atomic_bool stop;		/* set by the loop: leave the thread */
+	atomic_bool exited;		/* set by the vCPU: an exit waits for the loop */
 	int run_errno;			/* KVM_RUN failure, or 0 */
 	struct log_once bad_exit;	/* unexpected exit reasons */
 };
@@ -59,11 +63,11 @@ void vcpu_release_all(struct vm *vm);
 
 /*
  * vcpu_handle_exit: the loop's hand-off callback (loop_handoff_fn; `ctx` is
- * the struct vm): emulate the pending exit of vCPU `idx` and let it run
- * again. Loop thread only; `idx` comes from the signal payload and is range
- * checked here. A stop (loop_stop) makes the vCPU leave instead.
+ * the struct vm): emulate the pending exit of every vCPU that posted one and
+ * let each run again. Loop thread only. A stop (loop_stop) makes the vCPU
+ * leave instead.
  */
-void vcpu_handle_exit(void *ctx, unsigned idx);
+void vcpu_handle_exit(void *ctx);
 
 /* vcpu_stop_all: make every vCPU leave KVM_RUN and join the threads. */
 void vcpu_stop_all(struct vm *vm);

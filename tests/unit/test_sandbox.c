@@ -208,7 +208,7 @@ static void test_filters(struct unit *u)
 
 	for (int t = 0; t < SANDBOX_NR_THREADS; t++) {
 		snprintf(name, sizeof(name), "the %s filter compiles", sandbox_thread_names[t]);
-		if (!UNIT_OK(u, !sandbox_build((enum sandbox_thread)t, false, &prog[t]), name))
+		if (!UNIT_OK(u, !sandbox_build((enum sandbox_thread)t, false, -1, &prog[t]), name))
 			return;
 	}
 	for (int t = 0; t < SANDBOX_NR_THREADS; t++) {
@@ -226,7 +226,7 @@ static void test_filters(struct unit *u)
 	UNIT_OK(u, test_sigsys(test_child(&prog[SANDBOX_VCPU], CALL_MMAP_RW)),
 	    "vcpu filter: mmap at all ends the process with SIGSYS");
 	/* With a device that reads a file after setup: read-only opens, nothing else. */
-	if (UNIT_OK(u, !sandbox_build(SANDBOX_LOOP, true, &files),
+	if (UNIT_OK(u, !sandbox_build(SANDBOX_LOOP, true, -1, &files),
 	    "the loop filter for a device reading files compiles")) {
 		UNIT_OK(u, test_clean(test_child(&files, CALL_OPENAT)),
 		    "loop filter with files: openat O_RDONLY is allowed");
