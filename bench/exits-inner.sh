@@ -1,7 +1,7 @@
 #!/bin/sh
 # exits-inner.sh: the exit benchmark's runs, on a machine whose KVM runs both
 # ringvm and QEMU (the outer VM in nested mode). Round by round: the bare
-# KVM_RUN floor (bareexit), ringvm, QEMU -M microvm and -M pc, each booting
+# KVM_RUN floor (bareexit), ringvm (and with --sandbox off), QEMU -M microvm and -M pc, each booting
 # the tiny guest's mode b (2000 port writes to COM1's scratch register, 2000
 # MMIO writes to an unassigned address, timed with rdtsc inside the guest).
 # Prints "RESULT vmm run pio=CYCLES mmio=CYCLES n=N" and "TSC_PER_US X".
@@ -35,6 +35,14 @@ while [ "$i" -le "$RUNS" ]; do
 	grep TSC_PER_US /tmp/bare.out
 	result bare < /tmp/bare.out
 	timeout 120 "$RINGVM" -k "$TINY_IMAGE" -m 64M -a rvt=b < /dev/null 2>&1 | result ringvm
+	# A second build to compare with (bench/exits: RINGVM_BASE=...), same guest, same run.
+	if [ -x /bed/ringvm-base ]; then
+		timeout 120 /bed/ringvm-base -k "$TINY_IMAGE" -m 64M -a rvt=b < /dev/null 2>&1 |
+		    result ringvm-base
+	fi
+	# The seccomp filters' share: every system call of the hand-off runs them.
+	timeout 120 "$RINGVM" --sandbox off -k "$TINY_IMAGE" -m 64M -a rvt=b < /dev/null 2>&1 |
+	    result ringvm-nosandbox
 	qemu microvm | result qemu-microvm
 	qemu pc | result qemu-pc
 	i=$((i + 1))

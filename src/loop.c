@@ -133,6 +133,8 @@ int loop_init(struct loop *loop, char *err, size_t errlen)
 		return r;
 	}
 	ev_io_init(&loop->handoff_watcher, loop_on_handoff, loop->handoff_fd, EV_READ);
+	/* First among the ready watchers: a stopped vCPU waits for it, device work can wait. */
+	ev_set_priority(&loop->handoff_watcher, EV_MAXPRI);
 	loop->handoff_watcher.data = loop;
 	ev_io_start(loop->ev, &loop->handoff_watcher);
 	return 0;

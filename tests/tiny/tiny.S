@@ -16,6 +16,7 @@
  *      writes to an unassigned address in the PCI hole; prints
  *      "RVB pio N CYCLES" and "RVB mmio N CYCLES" (rdtsc), then powers off
  *   i  idle: print "idle", then halt with interrupts off forever (bench/start)
+ *   o  power off at once, printing nothing (bench/start)
  *
  * Power off is a write to port 0xf4 (QEMU's isa-debug-exit, unassigned in
  * ringvm) and then ringvm's ACPI PM1 control port 0x600.
@@ -103,6 +104,8 @@ entry:
 	je mode_b
 	cmp $'i', %al
 	je mode_i
+	cmp $'o', %al
+	je poweroff
 mode_h:
 	lea msg_hello(%rip), %rsi
 	call puts
