@@ -3,8 +3,10 @@
 # ringvm and QEMU (the outer VM in nested mode). Round by round: the bare
 # KVM_RUN floor (bareexit), ringvm (and with --sandbox off), QEMU -M microvm and -M pc, each booting
 # the tiny guest's mode b (2000 port writes to COM1's scratch register, 2000
-# MMIO writes to an unassigned address, timed with rdtsc inside the guest).
-# Prints "RESULT vmm run pio=CYCLES mmio=CYCLES n=N" and "TSC_PER_US X".
+# MMIO writes to an unassigned address, then as many reads of each, timed
+# with rdtsc inside the guest; bareexit does writes only).
+# Prints "RESULT vmm run n=N pio=C mmio=C pio_in=C mmio_rd=C" (C: cycles for
+# N exits, -1 when not measured) and "TSC_PER_US X".
 # Environment: RINGVM TINY_IMAGE BAREEXIT QEMU RUNS
 RINGVM=${RINGVM:-/rv/ringvm}
 TINY_IMAGE=${TINY_IMAGE:-/rv/tiny/tiny.bzImage}
@@ -20,7 +22,12 @@ result() {
 	grep -q '^RVB mmio' /tmp/run.out || tail -n 5 /tmp/run.out | sed "s/^/# $1: /"
 	awk -v name="$1" -v run="$i" '
 	$1 == "RVB" { v[$2] = $4; n = $3 }
-	END { printf "RESULT %s %d pio=%s mmio=%s n=%s\n", name, run, v["pio"] ? v["pio"] : -1, v["mmio"] ? v["mmio"] : -1, n }' /tmp/run.out
+	END {
+		printf "RESULT %s %d n=%s", name, run, n
+		split("pio mmio pio_in mmio_rd", k, " ")
+		for (j = 1; j <= 4; j++) printf " %s=%s", k[j], v[k[j]] ? v[k[j]] : -1
+		printf "\n"
+	}' /tmp/run.out
 }
 
 qemu() {	# qemu MACHINE

@@ -13,8 +13,9 @@
  *   s  spin forever (host signal tests)
  *   b  exit benchmark (bench/exits): BENCH_N port writes to COM1's scratch
  *      register (a device register the VMM emulates), then BENCH_N MMIO
- *      writes to an unassigned address in the PCI hole; prints
- *      "RVB pio N CYCLES" and "RVB mmio N CYCLES" (rdtsc), then powers off
+ *      writes to an unassigned address in the PCI hole, then BENCH_N port
+ *      reads of that register and BENCH_N MMIO reads; prints
+ *      "RVB pio|mmio|pio_in|mmio_rd N CYCLES" (rdtsc), then powers off
  *   i  idle: print "idle", then halt with interrupts off forever (bench/start)
  *   o  power off at once, printing nothing (bench/start)
  *
@@ -240,6 +241,26 @@ mode_b:
 	sub %r10, %rax
 	lea msg_mmio(%rip), %rsi
 	call put_result
+	call tsc
+	mov %rax, %r10
+	mov $BENCH_N, %ecx
+	mov $0x3ff, %dx
+3:	in %dx, %al
+	loop 3b
+	call tsc
+	sub %r10, %rax
+	lea msg_pio_in(%rip), %rsi
+	call put_result
+	call tsc
+	mov %rax, %r10
+	mov $BENCH_N, %ecx
+	mov $BENCH_MMIO_GPA, %ebx
+4:	movl (%rbx), %eax
+	loop 4b
+	call tsc
+	sub %r10, %rax
+	lea msg_mmio_rd(%rip), %rsi
+	call put_result
 	jmp poweroff
 
 mode_i:
@@ -331,6 +352,8 @@ msg_idle:	.asciz "idle\n"
 msg_rvb:	.asciz "RVB "
 msg_pio:	.asciz "pio "
 msg_mmio:	.asciz "mmio "
+msg_pio_in:	.asciz "pio_in "
+msg_mmio_rd:	.asciz "mmio_rd "
 	.balign 16
 null_idt:	.word 0
 		.quad 0
