@@ -272,15 +272,15 @@ void console_fini(struct console *c)
 	/* The guest's last words (a test verdict, a panic) must reach the reader. */
 	while (c->out_len && !c->out_dead && waited < CONSOLE_FLUSH_MS) {
 		struct pollfd p = { .fd = c->out_h.io, .events = POLLOUT };
-		ssize_t n;
+		ssize_t n = console_write_some(c);
 
-		if (poll(&p, 1, 50) == 0) {
-			waited += 50;
+		/* Write first: a reader that keeps up (the usual case) needs no poll. */
+		if (n > 0 || n == -EINTR)
 			continue;
-		}
-		n = console_write_some(c);
-		if (n < 0 && n != -EAGAIN && n != -EINTR)
+		if (n != -EAGAIN)
 			break;
+		if (poll(&p, 1, 50) == 0)
+			waited += 50;
 	}
 	if (c->saved_termios)
 		tcsetattr(c->in.fd, TCSADRAIN, &c->termios);
