@@ -303,24 +303,14 @@ resume:
 	sem_post(&v->resume);
 }
 
-/*
- * vcpu_drain: emulate vCPU `v`'s posted writes, oldest first, at most one
- * ring's worth: a guest that writes as fast as the loop drains must not
- * keep the loop here. What is left gets a wake-up of its own, and waits
- * behind the other ready watchers.
- */
+/* vcpu_drain: emulate vCPU `v`'s posted writes, oldest first. */
 static void vcpu_drain(struct vm *vm, struct vcpu *v)
 {
 	struct vcpu_post_write w;
-	unsigned n = 0;
 
 	vcpu_post_rearm(&v->posted);
-	while (n < VCPU_POST_SLOTS && vcpu_post_pop(&v->posted, &w)) {
+	while (vcpu_post_pop(&v->posted, &w))
 		bus_write(w.space == VCPU_POST_PIO ? &vm->pio : &vm->mmio, w.addr, w.data, w.len);
-		n++;
-	}
-	if (n == VCPU_POST_SLOTS && vcpu_post_pending(&v->posted))
-		loop_handoff_post(vm->loop);
 }
 
 void vcpu_handle_exit(void *ctx)

@@ -2,7 +2,7 @@
  * vcpu_post.c: the posted-write ring between a vCPU thread and the loop
  * thread (contracts in vcpu_post.h).
  *
- * Exported: vcpu_post_push, vcpu_post_rearm, vcpu_post_pop, vcpu_post_pending.
+ * Exported: vcpu_post_push, vcpu_post_rearm, vcpu_post_pop.
  *
  * Ordering. The slot is written before `tail` is published (release) and
  * read after `tail` is loaded (acquire); `head` is published after the
@@ -48,10 +48,4 @@ bool vcpu_post_pop(struct vcpu_post *q, struct vcpu_post_write *w)
 	/* Release: the copy above is done before the vCPU may reuse the slot. */
 	atomic_store_explicit(&q->head, head + 1, memory_order_release);
 	return true;
-}
-
-bool vcpu_post_pending(struct vcpu_post *q)
-{
-	return atomic_load_explicit(&q->head, memory_order_relaxed) !=
-	    atomic_load_explicit(&q->tail, memory_order_acquire);
 }

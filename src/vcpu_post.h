@@ -51,7 +51,4 @@ void vcpu_post_rearm(struct vcpu_post *q);
 /* vcpu_post_pop: take the oldest write into *w (loop thread). Returns false when empty. */
 bool vcpu_post_pop(struct vcpu_post *q, struct vcpu_post_write *w);
 
-/* vcpu_post_pending: whether writes wait in `q` (loop thread). */
-bool vcpu_post_pending(struct vcpu_post *q);
-
 #endif

@@ -57,6 +57,3 @@ obj/tests/test_runner_result: obj/tests/unit/test_runner_result.o obj/src/runner
 UNIT_BIN += obj/tests/test_sandbox
 obj/tests/test_sandbox: obj/tests/unit/test_sandbox.o obj/src/sandbox.o obj/src/sandbox_rules.o \
 	obj/src/landlock.o $(UNIT_COMMON)
-
-UNIT_BIN += obj/tests/test_vcpu_post
-obj/tests/test_vcpu_post: obj/tests/unit/test_vcpu_post.o obj/src/vcpu_post.o $(UNIT_COMMON)
