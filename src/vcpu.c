@@ -119,41 +119,6 @@ static void vcpu_hand_off(struct vcpu *v)
 		;
 }
 
-/*
- * vcpu_try_post: post the exit in the run area if it is a single write of
- * at most 8 bytes and the ring has room; wake the loop if no wake-up is on
- * its way. Returns true when posted (the vCPU may re-enter the guest).
- */
-static bool vcpu_try_post(struct vcpu *v)
-{
-	struct kvm_run *run = v->run;
-	struct vcpu_post_write w;
-	bool wake;
-
-	if (run->exit_reason == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_OUT &&
-	    run->io.count == 1 && run->io.size >= 1 && run->io.size <= sizeof(w.data)) {
-		w.space = VCPU_POST_PIO;
-		w.addr = run->io.port;
-		w.len = run->io.size;
-		memcpy(w.data, (uint8_t *)run + run->io.data_offset, w.len);
-	} else if (run->exit_reason == KVM_EXIT_MMIO && run->mmio.is_write &&
-	    run->mmio.len >= 1 && run->mmio.len <= sizeof(w.data)) {
-		w.space = VCPU_POST_MMIO;
-		w.addr = run->mmio.phys_addr;
-		w.len = (uint8_t)run->mmio.len;
-		memcpy(w.data, run->mmio.data, w.len);
-	} else {
-		return false;
-	}
-	if (!vcpu_post_push(&v->posted, &w, &wake))
-		return false;
-	if (wake && loop_handoff_post(v->vm->loop) < 0) {
-		/* Without a wake-up the write could wait forever: hand off the next exit. */
-		return true;
-	}
-	return true;
-}
-
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -177,7 +142,7 @@ static void *vcpu_thread(void *arg)
 				continue;
 			}
 			v->run_errno = errno;
-		} else if (v->run->exit_reason == KVM_EXIT_INTR || vcpu_try_post(v)) {
+		} else if (v->run->exit_reason == KVM_EXIT_INTR) {
 			continue;
 		}
 		vcpu_hand_off(v);
@@ -303,34 +268,18 @@ resume:
 	sem_post(&v->resume);
 }
 
-/* vcpu_drain: emulate vCPU `v`'s posted writes, oldest first. */
-static void vcpu_drain(struct vm *vm, struct vcpu *v)
-{
-	struct vcpu_post_write w;
-
-	vcpu_post_rearm(&v->posted);
-	while (vcpu_post_pop(&v->posted, &w))
-		bus_write(w.space == VCPU_POST_PIO ? &vm->pio : &vm->mmio, w.addr, w.data, w.len);
-}
-
 void vcpu_handle_exit(void *ctx)
 {
 	struct vm *vm = ctx;
 
-	/* Every vCPU's writes first: a handed-off read below sees all of them. */
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		vcpu_drain(vm, &vm->vcpu[i]);
 	/*
 	 * Acquire, paired with vcpu_hand_off's release: the run area is read
 	 * only after the flag. Clearing it here, before the emulation, is
-	 * safe: the vCPU cannot post again before this vCPU's sem_post. The
-	 * second drain takes what the vCPU posted just before it handed off.
+	 * safe: the vCPU cannot post again before this vCPU's sem_post.
 	 */
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		if (atomic_exchange_explicit(&vm->vcpu[i].exited, false, memory_order_acquire)) {
-			vcpu_drain(vm, &vm->vcpu[i]);
+		if (atomic_exchange_explicit(&vm->vcpu[i].exited, false, memory_order_acquire))
 			vcpu_handle_one(vm, i);
-		}
 }
 
 void vcpu_stop_all(struct vm *vm)

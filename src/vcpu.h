@@ -9,11 +9,6 @@
  * per exit on the vCPU side (the eventfd write, the semaphore's futex
  * wait), and no signal: bench/exits measured the queued signal's hand-off
  * (sigqueue, signalfd) and this one side by side.
- *
- * A port or MMIO write of up to 8 bytes is not handed off but posted
- * (vcpu_post.h): queued for the loop, which emulates it in order and before
- * that vCPU's next hand-off, while the vCPU runs on; at most one wake-up of
- * the loop is outstanding per vCPU.
  */
 #ifndef RINGVM_VCPU_H
 #define RINGVM_VCPU_H
@@ -26,7 +21,6 @@
 
 #include "log.h"
 #include "loop.h"
-#include "vcpu_post.h"
 
 struct vm;
 struct kvm_run;
@@ -43,7 +37,6 @@ struct vcpu {
 	bool sem_ready;			/* resume was initialised */
 	atomic_bool stop;		/* set by the loop: leave the thread */
 	atomic_bool exited;		/* set by the vCPU: an exit waits for the loop */
-	struct vcpu_post posted;	/* writes queued for the loop (vcpu_post.h) */
 	int run_errno;			/* KVM_RUN failure, or 0 */
 	struct log_once bad_exit;	/* unexpected exit reasons */
 };
@@ -70,8 +63,8 @@ void vcpu_release_all(struct vm *vm);
 
 /*
  * vcpu_handle_exit: the loop's hand-off callback (loop_handoff_fn; `ctx` is
- * the struct vm): emulate every vCPU's posted writes, then the pending exit
- * of every vCPU that handed one off, and let each run again. Loop thread only. A stop (loop_stop) makes the vCPU
+ * the struct vm): emulate the pending exit of every vCPU that posted one and
+ * let each run again. Loop thread only. A stop (loop_stop) makes the vCPU
  * leave instead.
  */
 void vcpu_handle_exit(void *ctx);
