@@ -21,6 +21,7 @@ STARTS=${STARTS:-4}
 vm() {
 	case $1 in
 	ringvm) echo "$RINGVM -k $TINY_IMAGE -m 64M -a rvt=$2" ;;
+	ringvm-base) echo "/bed/ringvm-base -k $TINY_IMAGE -m 64M -a rvt=$2" ;;
 	qemu-*) echo "$QEMU -M ${1#qemu-} -enable-kvm -cpu host -m 64 -smp 1 -nodefaults" \
 	    "-no-user-config -display none -serial stdio -no-reboot" \
 	    "-device isa-debug-exit,iobase=0xf4 -kernel $TINY_IMAGE -append rvt=$2" ;;
@@ -41,6 +42,8 @@ if [ "${1:-}" = lanes ]; then
 fi
 
 VMMS="ringvm qemu-microvm qemu-pc"
+# A second build to compare with (bench/start: RINGVM_BASE=...).
+[ -x /bed/ringvm-base ] && VMMS="ringvm ringvm-base qemu-microvm qemu-pc"
 i=1
 while [ "$i" -le "$RUNS" ]; do
 	for v in $VMMS; do
