@@ -35,6 +35,8 @@ ${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$root/bin/tcpooo" "$TOP/tests/gu
 ${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$root/bin/vsockio" "$TOP/tests/guest/vsockio.c"
 # Write-zeroes from the guest (BLKZEROOUT), for the snapshot disk tests (tests/bed/cases/blk.sh).
 ${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$root/bin/blkzero" "$TOP/tests/guest/blkzero.c"
+# The guest's load in the worst-case memory test (tests/bed/cases/mem.sh).
+${CC:-cc} -static -O2 -Wall -Wextra -Werror -pthread -o "$root/bin/memload" "$TOP/tests/guest/memload.c"
 cp "$TOP/tests/guest/init" "$root/init"
 chmod 755 "$root/init"
 cp "$TOP"/tests/guest/*.sh "$TOP"/tests/guest/*.script "$root/tests/"

@@ -12,7 +12,7 @@ qemu=no
 if [ "${1:-}" = --qemu ]; then qemu=yes; shift; fi
 bed_need "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$TOP/ringvm" "$TOP/obj/ringvm-test" \
     "$TOP/ringvm-init" "$BUILD/netflood" \
-    "$BUILD/udsio" "$BUILD/tapfd" "$BUILD/root.ext4" \
+    "$BUILD/udsio" "$BUILD/tapfd" "$BUILD/memhost" "$BUILD/root.ext4" \
     "$TOP/obj/tiny/tiny.bzImage" "/boot/initrd.img-$KVER"
 root=$BUILD/outer-root.$$
 rm -rf "$root"
@@ -42,7 +42,7 @@ done | sort -u | while read -r f; do
 	mkdir -p "$root$(dirname "$f")"
 	cp "$f" "$root$f"
 done
-cp "$BUILD/netflood" "$BUILD/udsio" "$BUILD/tapfd" "$root/bed/"
+cp "$BUILD/netflood" "$BUILD/udsio" "$BUILD/tapfd" "$BUILD/memhost" "$root/bed/"
 cp "$TOP"/tests/host/*.sh "$root/bed/host/"
 cp "$TOP"/obj/tiny/*.bzImage "$root/rv/tiny/"
 # The README's and man page's examples (tests/bed/cases/examples.sh), and

@@ -18,7 +18,7 @@ if [ "$mode" = direct ]; then
 	"$TOP/tests/docex.sh" "$TOP/README.md" "$TOP/man/ringvm.1" > "$BUILD/examples.txt"
 	RINGVM=$TOP/ringvm KERNEL=$BUILD/vmlinuz INITRD=$BUILD/guest.cpio.gz \
 	    STAMP=$(cat "$BUILD/guest.stamp") WORK=$BUILD/work NETFLOOD=$BUILD/netflood \
-	    UDSIO=$BUILD/udsio TAPFD=$BUILD/tapfd ROOTIMG=$BUILD/root.ext4 \
+	    UDSIO=$BUILD/udsio TAPFD=$BUILD/tapfd MEMHOST=$BUILD/memhost ROOTIMG=$BUILD/root.ext4 \
 	    TINY=$TOP/obj/tiny HOSTTESTS=$TOP/tests/host EXAMPLES=$BUILD/examples.txt \
 	    "$TOP/tests/bed/run-cases.sh" "$@"
 	exit 0
