@@ -264,14 +264,14 @@ int pvh_parse(int fd, uint64_t file_size, struct arch_vm *a, char *err, size_t e
 	a->kernel_size = file_size;
 	a->pvh_nr_segs = 0;
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		int r = 0;
-
-		if (ph[i].p_type == PT_LOAD)
-			r = pvh_add_load(&ph[i], i, file_size, a, err, errlen);
-		else if (ph[i].p_type == PT_NOTE && !found)
-			r = found = pvh_read_note(fd, &ph[i], i, file_size, &entry, err, errlen);
-		if (r < 0)
+		if (ph[i].p_type == PT_LOAD && pvh_add_load(&ph[i], i, file_size, a, err, errlen))
 			return -1;
+		/* The first entry note wins; later note segments are not read. */
+		if (ph[i].p_type == PT_NOTE && !found) {
+			found = pvh_read_note(fd, &ph[i], i, file_size, &entry, err, errlen);
+			if (found < 0)
+				return -1;
+		}
 	}
 	if (!a->pvh_nr_segs) {
 		snprintf(err, errlen, "has no loadable ELF segment");
