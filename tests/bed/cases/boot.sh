@@ -116,3 +116,23 @@ t_elf_pvh_command() {
 	expect_status 7
 	grep -qx 'elf-42' "$1" || fail "stdout '$(head -c 200 "$1")', expected 'elf-42'"
 }
+
+# The ELF kernel's reboot ends ringvm like the bzImage's (status 4).
+t_elf_pvh_reboot() {
+	timeout -s KILL "$RV_TIMEOUT" "$RINGVM" -k "$VMLINUX" -i "$INITRD" \
+	    -a "quiet rvtest=reboot" > "$1" 2>&1 < /dev/null
+	rv_status=$?
+	crlf "$1"
+	expect_status 4
+	expect_line "$1" '^RINGVM-REBOOTING'
+}
+
+# No initrd: hvm_start_info has no module; the kernel finds no root and
+# panics, and ringvm's panic=-1 makes it reset (status 4).
+t_elf_pvh_no_initrd_panic() {
+	timeout -s KILL "$RV_TIMEOUT" "$RINGVM" -k "$VMLINUX" -a quiet > "$1" 2>&1 < /dev/null
+	rv_status=$?
+	crlf "$1"
+	expect_status 4
+	expect_line "$1" 'Kernel panic - not syncing: VFS: Unable to mount root fs'
+}
