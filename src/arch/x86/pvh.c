@@ -44,9 +44,12 @@ static int pvh_check_ehdr(const Elf64_Ehdr *eh, uint64_t file_size, char *err, s
 {
 	uint64_t ph_end;
 
+	if (eh->e_ident[EI_CLASS] == ELFCLASS32) {
+		snprintf(err, errlen, "is a 32-bit ELF file; ringvm boots 64-bit x86 kernels");
+		return -1;
+	}
 	if (eh->e_ident[EI_CLASS] != ELFCLASS64) {
-		snprintf(err, errlen, "is a %s ELF file; ringvm boots 64-bit x86 kernels",
-		    eh->e_ident[EI_CLASS] == ELFCLASS32 ? "32-bit" : "bad-class");
+		snprintf(err, errlen, "has an unknown ELF class (%u)", eh->e_ident[EI_CLASS]);
 		return -1;
 	}
 	/* Fields are read in host order below: only a little-endian file is meant here. */
