@@ -1,6 +1,6 @@
 # caselib.sh: helpers for bed cases. Sourced by run-cases.sh, which runs in the
 # outer VM (nested mode) or on the host (direct mode), with RINGVM, KERNEL,
-# INITRD, STAMP and WORK set.
+# VMLINUX (the ELF kernel inside KERNEL), INITRD, STAMP and WORK set.
 RV_TIMEOUT=${RV_TIMEOUT:-150}	# seconds for one inner run, boot included
 NETFLOOD=${NETFLOOD:-/bed/netflood}	# tests/bed/netflood.c, packed by mkouter.sh
 UDSIO=${UDSIO:-/bed/udsio}	# tests/bed/udsio.c, packed by mkouter.sh

@@ -10,7 +10,7 @@ out=$1
 shift
 qemu=no
 if [ "${1:-}" = --qemu ]; then qemu=yes; shift; fi
-bed_need "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$TOP/ringvm" "$TOP/obj/ringvm-test" \
+bed_need "$BUILD/vmlinuz" "$BUILD/vmlinux" "$BUILD/guest.cpio.gz" "$TOP/ringvm" "$TOP/obj/ringvm-test" \
     "$TOP/ringvm-init" "$BUILD/netflood" \
     "$BUILD/udsio" "$BUILD/tapfd" "$BUILD/memhost" "$BUILD/root.ext4" \
     "$TOP/obj/tiny/tiny.bzImage" "/boot/initrd.img-$KVER"
@@ -27,7 +27,7 @@ cp "$TOP/tests/bed/outer-init" "$root/init"
 chmod 755 "$root/init"
 cp "$TOP/tests/bed/caselib.sh" "$TOP/tests/bed/run-cases.sh" "$root/bed/"
 cp "$TOP"/tests/bed/cases/*.sh "$root/bed/cases/"
-cp "$TOP/ringvm" "$TOP/ringvm-init" "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$BUILD/guest.stamp" \
+cp "$TOP/ringvm" "$TOP/ringvm-init" "$BUILD/vmlinuz" "$BUILD/vmlinux" "$BUILD/guest.cpio.gz" "$BUILD/guest.stamp" \
     "$BUILD/root.ext4" "$root/rv/"
 # The command mode (tests/bed/cases/run.sh) packs the guest kernel's modules
 # that ringvm-init loads, from /lib/modules/$KVER as on a Debian host: the

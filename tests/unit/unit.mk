@@ -22,7 +22,14 @@ obj/tests/test_cli: obj/tests/unit/test_cli.o obj/src/cli.o $(DEVICE_OBJ) $(NETB
 	obj/src/arch/x86/machine.o obj/src/loop.o $(UNIT_STUB_CON) $(UNIT_COMMON)
 
 UNIT_BIN += obj/tests/test_boot
-obj/tests/test_boot: obj/tests/unit/test_boot.o obj/src/arch/x86/boot.o \
+obj/tests/test_boot: obj/tests/unit/test_boot.o obj/src/arch/x86/boot.o obj/src/arch/x86/pvh.o \
+	obj/src/arch/x86/acpi.o obj/src/arch/x86/dsdt.o obj/src/arch/x86/aml.o obj/src/arch/x86/cpu.o \
+	obj/src/arch/x86/machine.o obj/src/pci.o obj/src/irq.o obj/src/gmem.o \
+	obj/src/bus.o $(UNIT_COMMON)
+
+# The ELF/PVH loader: its checks and writers alone, and through boot.c's hooks.
+UNIT_BIN += obj/tests/test_pvh
+obj/tests/test_pvh: obj/tests/unit/test_pvh.o obj/src/arch/x86/pvh.o obj/src/arch/x86/boot.o \
 	obj/src/arch/x86/acpi.o obj/src/arch/x86/dsdt.o obj/src/arch/x86/aml.o obj/src/arch/x86/cpu.o \
 	obj/src/arch/x86/machine.o obj/src/pci.o obj/src/irq.o obj/src/gmem.o \
 	obj/src/bus.o $(UNIT_COMMON)
