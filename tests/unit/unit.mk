@@ -57,3 +57,10 @@ obj/tests/test_runner_result: obj/tests/unit/test_runner_result.o obj/src/runner
 UNIT_BIN += obj/tests/test_sandbox
 obj/tests/test_sandbox: obj/tests/unit/test_sandbox.o obj/src/sandbox.o obj/src/sandbox_rules.o \
 	obj/src/landlock.o $(UNIT_COMMON)
+
+# The kernel cache: kimage (bzImage payloads, six formats made here by
+# their own libraries through kfake.c) and kcache (the on-disk cache).
+UNIT_BIN += obj/tests/test_kimage
+obj/tests/test_kimage: obj/tests/unit/test_kimage.o obj/tests/unit/kfake.o obj/src/kimage.o \
+	$(UNIT_COMMON)
+
