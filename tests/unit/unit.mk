@@ -64,3 +64,7 @@ UNIT_BIN += obj/tests/test_kimage
 obj/tests/test_kimage: obj/tests/unit/test_kimage.o obj/tests/unit/kfake.o obj/src/kimage.o \
 	$(UNIT_COMMON)
 
+UNIT_BIN += obj/tests/test_kcache
+obj/tests/test_kcache: obj/tests/unit/test_kcache.o obj/tests/unit/kfake.o \
+	obj/tests/unit/tmptree.o obj/src/kcache.o obj/src/kcache_evict.o obj/src/kimage.o \
+	$(UNIT_COMMON)
