@@ -38,7 +38,7 @@ struct rv_err;
 
 /* What the caller wants; zeroes mean the defaults above. */
 struct kcache_opts {
-	bool off;		/* --kernel-cache off: unpack into memory every time */
+	bool off;		/* --kcache off: unpack into memory every time */
 	const char *dir;	/* the cache directory; NULL: from the environment */
 	unsigned max_entries;	/* KCACHE_MAX_ENTRIES when 0 (at most KCACHE_SCAN_MAX) */
 	uint64_t max_bytes;	/* KCACHE_MAX_BYTES when 0 */

@@ -1,5 +1,6 @@
 /* kfake.c: fake kernels for the kimage and kcache tests (kfake.h). */
 #include <bzlib.h>
+#include <dirent.h>
 #include <elf.h>
 #include <lz4.h>
 #include <lzma.h>
@@ -188,4 +189,23 @@ void kfake_free(struct kfake_buf *b)
 	free(b->p);
 	b->p = NULL;
 	b->len = 0;
+}
+
+int kfake_vmlinuz(char *path, size_t len)
+{
+	const char *env = getenv("RINGVM_TEST_VMLINUZ");
+	char best[256] = "";
+	struct dirent *de;
+	DIR *d;
+
+	if (env && *env)
+		return snprintf(path, len, "%s", env) < (int)len ? 0 : -1;
+	d = opendir("/boot");
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "vmlinuz-", 8) && strcmp(de->d_name, best) > 0)
+			snprintf(best, sizeof(best), "%s", de->d_name);
+	closedir(d);
+	return best[0] && snprintf(path, len, "/boot/%s", best) < (int)len ? 0 : -1;
 }

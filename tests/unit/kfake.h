@@ -30,6 +30,13 @@ struct kfake_buf kfake_compress(enum kimage_fmt fmt, const uint8_t *in, size_t l
  */
 struct kfake_buf kfake_bzimage(const struct kfake_buf *stream, uint32_t out_len);
 
+/*
+ * kfake_vmlinuz: the path of Debian's kernel for the tests that use the
+ * real one: $RINGVM_TEST_VMLINUZ, else the last /boot/vmlinuz-* by name
+ * (the bed's kernel, tests/bed/common.sh). Returns 0, or -1 when none.
+ */
+int kfake_vmlinuz(char *path, size_t len);
+
 /* kfake_free: free a buffer's bytes. */
 void kfake_free(struct kfake_buf *b);
 
