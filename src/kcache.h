@@ -1,7 +1,7 @@
 /*
  * kcache.h: the host-side kernel cache. A bzImage's compressed vmlinux is
- * unpacked once (kimage.c) and kept in $XDG_CACHE_HOME/ringvm (else
- * $HOME/.cache/ringvm), keyed by the SHA-256 of the bzImage's bytes; later
+ * unpacked once (the architecture's kimage.c) and kept in
+ * $XDG_CACHE_HOME/ringvm (else $HOME/.cache/ringvm), keyed by the SHA-256 of the bzImage's bytes; later
  * runs with the same kernel boot the cached ELF through PVH and skip the
  * decompression (about 1 s of xz for Debian's kernel on the host, seconds
  * inside the nested bed). docs/ARCHITECTURE.md, "Kernel cache", has the

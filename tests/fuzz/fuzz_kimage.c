@@ -1,6 +1,6 @@
 /*
  * fuzz_kimage.c: the bzImage payload finder and the six decompressors
- * behind it (src/kimage.c) on raw bytes.
+ * behind it (src/arch/x86/kimage.c) on raw bytes.
  *
  * Input: byte 0 picks the mode.
  *   even  the rest is a bzImage file: kimage_payload, then kimage_unpack

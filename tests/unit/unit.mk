@@ -61,10 +61,10 @@ obj/tests/test_sandbox: obj/tests/unit/test_sandbox.o obj/src/sandbox.o obj/src/
 # The kernel cache: kimage (bzImage payloads, six formats made here by
 # their own libraries through kfake.c) and kcache (the on-disk cache).
 UNIT_BIN += obj/tests/test_kimage
-obj/tests/test_kimage: obj/tests/unit/test_kimage.o obj/tests/unit/kfake.o obj/src/kimage.o \
+obj/tests/test_kimage: obj/tests/unit/test_kimage.o obj/tests/unit/kfake.o obj/src/arch/x86/kimage.o \
 	$(UNIT_COMMON)
 
 UNIT_BIN += obj/tests/test_kcache
 obj/tests/test_kcache: obj/tests/unit/test_kcache.o obj/tests/unit/kfake.o \
-	obj/tests/unit/tmptree.o obj/src/kcache.o obj/src/kcache_evict.o obj/src/kimage.o \
+	obj/tests/unit/tmptree.o obj/src/kcache.o obj/src/kcache_evict.o obj/src/arch/x86/kimage.o \
 	$(UNIT_COMMON)

@@ -4,7 +4,11 @@
  * through the setup header, decompresses it with Debian's libraries (zlib,
  * liblzma, libzstd, liblz4, libbz2) under a hard output bound, and checks
  * that the result is an x86-64 ELF. The PVH loader boots that ELF; the
- * kernel cache (kcache.c) keeps it between runs.
+ * kernel cache (src/kcache.c) keeps it between runs.
+ *
+ * The kernel image format is the architecture's (arm64's Image.gz is
+ * another): the generic cache calls these kimage_* functions, and a port
+ * provides its own src/arch/<arch>/kimage.c with the same interface.
  */
 #ifndef RINGVM_KIMAGE_H
 #define RINGVM_KIMAGE_H
