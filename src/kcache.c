@@ -10,7 +10,7 @@
  * The two hashes have different jobs. The key must not collide even for a
  * bzImage built on purpose to collide with another kernel the user boots
  * (a crafted kernel would then be served for the trusted one): SHA-256
- * (Debian's libcrypto, about 10 ms for Debian's 8 MB vmlinuz here). The
+ * (Debian's libcrypto, 6-10 ms for Debian's 8 MB vmlinuz here). The
  * entry check only has to catch a torn or damaged file in a directory only
  * the user can write: XXH3-128 (libxxhash), about 10 ms for the 66 MB ELF
  * where SHA-256 takes 50-90 ms.

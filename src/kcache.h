@@ -1,11 +1,12 @@
 /*
  * kcache.h: the host-side kernel cache. A bzImage's compressed vmlinux is
  * unpacked once (the architecture's kimage.c) and kept in
- * $XDG_CACHE_HOME/ringvm (else $HOME/.cache/ringvm), keyed by the SHA-256 of the bzImage's bytes; later
- * runs with the same kernel boot the cached ELF through PVH and skip the
- * decompression (about 1 s of xz for Debian's kernel on the host, seconds
- * inside the nested bed). docs/ARCHITECTURE.md, "Kernel cache", has the
- * figures and the on-disk format.
+ * $XDG_CACHE_HOME/ringvm (else $HOME/.cache/ringvm), keyed by the SHA-256
+ * of the bzImage's bytes; later runs with the same kernel boot the cached
+ * ELF through PVH and skip the decompression (about 0.7 s of xz for
+ * Debian's kernel on the host, seconds inside the nested bed).
+ * docs/ARCHITECTURE.md, "Kernel cache", has the figures and the on-disk
+ * format.
  *
  * Guarantees:
  *  - an entry is verified on every use (length, key, XXH3-128 of the ELF,

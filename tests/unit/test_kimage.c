@@ -1,7 +1,7 @@
 /*
  * test_kimage.c: the bzImage payload finder and unpacker
- * (src/arch/x86/kimage.c): each of the six formats, made by its own library here, unpacks to the
- * bytes compressed; bad header fields, unknown magic, truncated and
+ * (src/arch/x86/kimage.c): each of the six formats, made by its own
+ * library here, unpacks to the bytes compressed; bad header fields, unknown magic, truncated and
  * corrupt streams, bombs and non-ELF output are refused with one line;
  * and Debian's own vmlinuz (when /boot has one) unpacks to an ELF that
  * carries the PVH entry note (Xen, XEN_ELFNOTE_PHYS32_ENTRY = 18).
