@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,21 @@ static int kcache_write_all(int fd, const uint8_t *buf, size_t len)
 			return n < 0 ? -errno : -EIO;
 		buf += n;
 		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* kcache_read_all: exactly `len` bytes from offset 0 of `fd`; -EIO if the file is shorter now. */
+static int kcache_read_all(int fd, uint8_t *buf, size_t len)
+{
+	for (size_t done = 0; done < len; ) {
+		ssize_t n = pread(fd, buf + done, len - done, (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (size_t)n;
 	}
 	return 0;
 }
@@ -359,9 +375,22 @@ int kcache_kernel_fd(const char *path, int bz_fd, const struct kcache_opts *o,
 		    "%s: not a regular file of at most %llu MiB", path, KIMAGE_MAX_FILE >> 20);
 	if (!st.st_size)
 		return rv_fail(err, RV_EXIT_BADFILE, ENOEXEC, "%s: empty file", path);
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, bz_fd, 0);
+	/*
+	 * A private copy, hashed and unpacked alike. Mapping the file would
+	 * show a concurrent rewrite of it between the two: a file someone
+	 * else can write could then hold a trusted kernel while hashed and
+	 * another while unpacked, and plant that one under the trusted
+	 * kernel's key.
+	 */
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	    -1, 0);
 	if (map == MAP_FAILED)
-		return rv_fail(err, RV_EXIT_BADFILE, errno, "%s: cannot map it", path);
+		return rv_fail(err, RV_EXIT_FAILURE, errno, "%s: no memory to read it", path);
+	r = kcache_read_all(bz_fd, map, (size_t)st.st_size);
+	if (r) {
+		munmap(map, (size_t)st.st_size);
+		return rv_fail(err, RV_EXIT_BADFILE, -r, "%s: cannot read it", path);
+	}
 	k.bz = map;
 	k.bz_len = (size_t)st.st_size;
 	r = kimage_payload(k.bz, k.bz_len, &k.payload, err);
@@ -372,9 +401,10 @@ int kcache_kernel_fd(const char *path, int bz_fd, const struct kcache_opts *o,
 	if (!o->off) {
 		k.dirfd = kcache_open_dir(o, dir, sizeof(dir), &why);
 		if (k.dirfd < 0) {
+			bool sys = !strncmp(why, "cannot", 6);
+
 			log_warnx("kernel cache %s not used: %s%s%s; unpacking %s in memory", dir, why,
-			    k.dirfd == -EPERM ? "" : ": ", k.dirfd == -EPERM ? "" : strerror(-k.dirfd),
-			    path);
+			    sys ? ": " : "", sys ? strerror(-k.dirfd) : "", path);
 			res->how = KCACHE_UNUSABLE;
 		}
 	}
