@@ -35,6 +35,7 @@
 
 #define KCACHE_MAGIC "RVKCACHE"
 #define KCACHE_VERSION 1
+#define KCACHE_HASH_CHUNK (256u << 10)	/* the key is hashed through this much memory */
 
 /* After the ELF, in host byte order (the cache never leaves the host). */
 struct kcache_trailer {
@@ -356,14 +357,102 @@ static int kcache_unpack(struct kcache_run *k, struct kcache_result *res, struct
 	return 0;
 }
 
+/* kcache_set_key: k->key and the entry name it gives. */
+static void kcache_set_key(struct kcache_run *k, const uint8_t key[32])
+{
+	memcpy(k->key, key, sizeof(k->key));
+	for (int i = 0; i < 32; i++)
+		snprintf(k->name + 2 * i, 3, "%02x", key[i]);
+	memcpy(k->name + 64, ".elf", 5);
+}
+
+/*
+ * kcache_hash_fd: SHA-256 of the `len` bytes of `fd`, read in chunks into
+ * one small buffer: no mapping of a file that might shrink under it
+ * (SIGBUS), no 8 MB of fresh memory to fault in on a hit. Returns 0 or
+ * -errno.
+ */
+static int kcache_hash_fd(int fd, uint64_t len, uint8_t key[32])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	uint8_t *buf = malloc(KCACHE_HASH_CHUNK);
+	uint64_t done = 0;
+	int r = -ENOMEM;
+
+	if (!c || !buf || !EVP_DigestInit_ex(c, EVP_sha256(), NULL))
+		goto out;
+	while (done < len) {
+		size_t want = len - done < KCACHE_HASH_CHUNK ? (size_t)(len - done) : KCACHE_HASH_CHUNK;
+		ssize_t n = pread(fd, buf, want, (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			goto out;
+		}
+		if (!EVP_DigestUpdate(c, buf, (size_t)n))
+			goto out;
+		done += (uint64_t)n;
+	}
+	r = EVP_DigestFinal_ex(c, key, NULL) ? 0 : -ENOMEM;
+out:
+	free(buf);
+	EVP_MD_CTX_free(c);
+	return r;
+}
+
+/*
+ * kcache_miss: read the bzImage once into private memory, check it, and
+ * unpack that copy. The key is taken again from the same copy, so the
+ * entry holds exactly what its name says even if the file changed since
+ * it was hashed for the lookup: someone who can write the file the user
+ * boots must not be able to have it hashed as a trusted kernel and
+ * unpacked as another, and so plant that one under the trusted key.
+ */
+static int kcache_miss(struct kcache_run *k, int bz_fd, uint64_t size,
+    struct kcache_result *res, struct rv_err *err)
+{
+	uint8_t key[32];
+	uint8_t *copy;
+	int r;
+
+	copy = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (copy == MAP_FAILED)
+		return rv_fail(err, RV_EXIT_FAILURE, errno, "%s: no memory to read it", k->path);
+	r = kcache_read_all(bz_fd, copy, (size_t)size);
+	if (r) {
+		rv_fail(err, RV_EXIT_BADFILE, -r, "%s: cannot read it", k->path);
+		goto out;
+	}
+	k->bz = copy;
+	k->bz_len = (size_t)size;
+	r = kimage_payload(k->bz, k->bz_len, &k->payload, err);
+	if (r) {
+		kcache_prefix(err, k->path, r);
+		goto out;
+	}
+	if (k->dirfd >= 0) {
+		if (!EVP_Digest(copy, (size_t)size, key, NULL, EVP_sha256(), NULL)) {
+			r = rv_fail(err, RV_EXIT_FAILURE, ENOMEM, "%s: SHA-256 failed", k->path);
+			goto out;
+		}
+		kcache_set_key(k, key);
+	}
+	r = kcache_unpack(k, res, err);
+out:
+	munmap(copy, (size_t)size);
+	return r;
+}
+
 int kcache_kernel_fd(const char *path, int bz_fd, const struct kcache_opts *o,
     struct kcache_result *res, struct rv_err *err)
 {
 	struct kcache_run k = { .path = path, .o = o, .dirfd = -1 };
 	char dir[4096] = "(unset)";
 	const char *why = NULL;
+	uint8_t key[32];
 	struct stat st;
-	void *map;
 	int r;
 
 	res->fd = -1;
@@ -375,29 +464,6 @@ int kcache_kernel_fd(const char *path, int bz_fd, const struct kcache_opts *o,
 		    "%s: not a regular file of at most %llu MiB", path, KIMAGE_MAX_FILE >> 20);
 	if (!st.st_size)
 		return rv_fail(err, RV_EXIT_BADFILE, ENOEXEC, "%s: empty file", path);
-	/*
-	 * A private copy, hashed and unpacked alike. Mapping the file would
-	 * show a concurrent rewrite of it between the two: a file someone
-	 * else can write could then hold a trusted kernel while hashed and
-	 * another while unpacked, and plant that one under the trusted
-	 * kernel's key.
-	 */
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-	    -1, 0);
-	if (map == MAP_FAILED)
-		return rv_fail(err, RV_EXIT_FAILURE, errno, "%s: no memory to read it", path);
-	r = kcache_read_all(bz_fd, map, (size_t)st.st_size);
-	if (r) {
-		munmap(map, (size_t)st.st_size);
-		return rv_fail(err, RV_EXIT_BADFILE, -r, "%s: cannot read it", path);
-	}
-	k.bz = map;
-	k.bz_len = (size_t)st.st_size;
-	r = kimage_payload(k.bz, k.bz_len, &k.payload, err);
-	if (r) {
-		kcache_prefix(err, path, r);
-		goto out;
-	}
 	if (!o->off) {
 		k.dirfd = kcache_open_dir(o, dir, sizeof(dir), &why);
 		if (k.dirfd < 0) {
@@ -408,18 +474,18 @@ int kcache_kernel_fd(const char *path, int bz_fd, const struct kcache_opts *o,
 			res->how = KCACHE_UNUSABLE;
 		}
 	}
+	/*
+	 * A hit needs only the key: the entry was checked when it was made
+	 * (from a copy whose hash is its name) and is checked again now; the
+	 * file's bytes go nowhere else.
+	 */
 	if (k.dirfd >= 0) {
-		if (!EVP_Digest(k.bz, k.bz_len, k.key, NULL, EVP_sha256(), NULL)) {
-			log_warnx("kernel cache: SHA-256 failed; unpacking %s in memory", path);
-			close(k.dirfd);
-			k.dirfd = -1;
-			res->how = KCACHE_UNUSABLE;
+		r = kcache_hash_fd(bz_fd, (uint64_t)st.st_size, key);
+		if (r) {
+			r = rv_fail(err, RV_EXIT_BADFILE, -r, "%s: cannot read it", path);
+			goto out;
 		}
-		for (int i = 0; i < 32; i++)
-			snprintf(k.name + 2 * i, 3, "%02x", k.key[i]);
-		memcpy(k.name + 64, ".elf", 5);
-	}
-	if (k.dirfd >= 0) {
+		kcache_set_key(&k, key);
 		r = kcache_lookup(&k, res);
 		if (r > 0) {
 			r = 0;
@@ -427,10 +493,9 @@ int kcache_kernel_fd(const char *path, int bz_fd, const struct kcache_opts *o,
 		}
 		res->how = r < 0 ? KCACHE_REBUILT : KCACHE_MISS;
 	}
-	r = kcache_unpack(&k, res, err);
+	r = kcache_miss(&k, bz_fd, (uint64_t)st.st_size, res, err);
 out:
 	if (k.dirfd >= 0)
 		close(k.dirfd);
-	munmap(map, (size_t)st.st_size);
 	return r;
 }
