@@ -12,6 +12,9 @@
  *  - an entry is verified on every use (length, key, XXH3-128 of the ELF,
  *    ELF header); a truncated or corrupt entry is unlinked, rebuilt and
  *    never returned;
+ *  - an entry holds what its name says: it is unpacked from a private
+ *    copy of the bzImage whose own hash names it, whatever happens to the
+ *    file meanwhile;
  *  - entries are written to a unique temporary name, fsync'd and renamed:
  *    readers never see a partial file, and several ringvm starting at once
  *    with the same kernel each unpack and the last rename wins with the
