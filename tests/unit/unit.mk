@@ -64,3 +64,14 @@ obj/tests/test_runner_result: obj/tests/unit/test_runner_result.o obj/src/runner
 UNIT_BIN += obj/tests/test_sandbox
 obj/tests/test_sandbox: obj/tests/unit/test_sandbox.o obj/src/sandbox.o obj/src/sandbox_rules.o \
 	obj/src/landlock.o $(UNIT_COMMON)
+
+# The kernel cache: kimage (bzImage payloads, six formats made here by
+# their own libraries through kfake.c) and kcache (the on-disk cache).
+UNIT_BIN += obj/tests/test_kimage
+obj/tests/test_kimage: obj/tests/unit/test_kimage.o obj/tests/unit/kfake.o obj/src/arch/x86/kimage.o \
+	$(UNIT_COMMON)
+
+UNIT_BIN += obj/tests/test_kcache
+obj/tests/test_kcache: obj/tests/unit/test_kcache.o obj/tests/unit/kfake.o \
+	obj/tests/unit/tmptree.o obj/src/kcache.o obj/src/kcache_evict.o obj/src/arch/x86/kimage.o \
+	$(UNIT_COMMON)
