@@ -718,6 +718,8 @@ int main(void)
 		perror("mkdtemp");
 		return 1;
 	}
+	/* arch_boot_check offers each bzImage to the kernel cache: keep it in here. */
+	setenv("XDG_CACHE_HOME", dir, 1);
 	test_parse();
 	test_place_initrd();
 	test_check_files();

@@ -23,6 +23,7 @@
 #include "boot.h"
 #include "acpi.h"
 #include "cpu.h"
+#include "kcache.h"
 #include "log.h"
 #include "pvh.h"
 #include "vm.h"
@@ -174,6 +175,45 @@ static int boot_cmdline(const struct rv_config *cfg, uint32_t limit, char **out,
 	return 0;
 }
 
+/*
+ * boot_from_cache: for a checked bzImage, switch `a` to the ELF vmlinux
+ * inside it, unpacked on the host once and kept in the kernel cache
+ * (kcache.h), so the guest boots it through PVH without unpacking itself.
+ * A bzImage whose payload does not unpack to an x86-64 ELF with a PVH note
+ * (the tiny test guest, a kernel built without CONFIG_PVH) stays on the
+ * bzImage path, as with --kcache off: the guest's own decompressor then
+ * judges it, as it always did. Returns 0, or -errno for a host failure.
+ */
+static int boot_from_cache(struct arch_vm *a, const struct rv_config *cfg, struct rv_err *err)
+{
+	struct kcache_opts o = { .off = false };
+	struct kcache_result kr;
+	struct arch_vm elf = *a;
+	struct rv_err e = { 0 };
+	char why[256];
+	int r;
+
+	if (cfg->kernel_cache_off)
+		return 0;
+	r = kcache_kernel_fd(cfg->kernel, a->kernel_fd, &o, &kr, &e);
+	if (r) {
+		if (e.status == RV_EXIT_BADFILE)
+			return 0;
+		*err = e;
+		return r;
+	}
+	/* Sized by the result, not the file: a cache entry ends with its trailer. */
+	if (pvh_parse(kr.fd, kr.size, &elf, why, sizeof(why))) {
+		close(kr.fd);
+		return 0;
+	}
+	close(a->kernel_fd);
+	*a = elf;
+	a->kernel_fd = kr.fd;
+	a->kernel_size = kr.size;
+	return 0;
+}
+
 int arch_boot_check(struct vm *vm, const struct rv_config *cfg, struct rv_err *err)
 {
 	struct arch_vm *a = &vm->arch;
@@ -197,6 +237,8 @@ int arch_boot_check(struct vm *vm, const struct rv_config *cfg, struct rv_err *e
 		r = bzimage_parse(head, (size_t)n, size, a, why, sizeof(why));
 	if (r)
 		return rv_fail(err, RV_EXIT_BADFILE, 0, "kernel '%s' %s", cfg->kernel, why);
+	if (a->form == X86_KERNEL_BZIMAGE && (r = boot_from_cache(a, cfg, err)))
+		return r;
 	low_end = cfg->mem_size < X86_MMIO_HOLE_GPA ? cfg->mem_size : X86_MMIO_HOLE_GPA;
 	if (a->kernel_gpa + a->init_size > low_end)
 		return rv_fail(err, RV_EXIT_USAGE, 0, "memory size %" PRIu64 "M is too small for "

@@ -106,11 +106,10 @@ t_elf_pvh_initrd_cmdline() {
 
 # Command mode on the ELF kernel: ringvm's own initramfs (its appended
 # archive, the whole initrd here) reaches the guest, and the command's
-# status and output come back. An ELF vmlinux has no version field to find
-# its modules by, so --modules names them.
+# status and output come back. ringvm finds the kernel's modules by the
+# release in the vmlinux's "Linux version" banner, as /lib/modules/RELEASE.
 t_elf_pvh_command() {
-	mods=$(ls -d /lib/modules/*/modules.dep | sort -V | tail -n 1)
-	timeout -s KILL "$RV_TIMEOUT" "$RINGVM" -k "$VMLINUX" --modules "${mods%/modules.dep}" \
+	timeout -s KILL "$RV_TIMEOUT" "$RINGVM" -k "$VMLINUX" \
 	    -- sh -c 'echo elf-$((6*7)); exit 7' > "$1" 2> "$1.err" < /dev/null
 	rv_status=$?
 	expect_status 7
@@ -135,4 +134,56 @@ t_elf_pvh_no_initrd_panic() {
 	crlf "$1"
 	expect_status 4
 	expect_line "$1" 'Kernel panic - not syncing: VFS: Unable to mount root fs'
+}
+
+# The kernel cache (--kcache, on by default): a bzImage boots through the ELF
+# vmlinux ringvm unpacked on the host, kept under $XDG_CACHE_HOME/ringvm;
+# the next boot finds it there; an entry damaged on disk is caught, rebuilt
+# and never booted; --kcache off writes nothing and still boots.
+kc_run() {	# kc_run OUT CACHEDIR ARG...: a command-mode run with its own cache directory
+	_out=$1 _dir=$2
+	shift 2
+	XDG_CACHE_HOME=$_dir timeout -s KILL "$RV_TIMEOUT" "$RINGVM" -k "$KERNEL" "$@" \
+	    -- sh -c 'echo kc-$((6*7)); exit 3' > "$_out" 2> "$_out.err" < /dev/null
+	rv_status=$?
+}
+
+t_kcache_miss_hit_and_damaged_entry() {
+	kc=$WORK/kc
+	rm -rf "$kc"
+	kc_run "$1" "$kc"
+	expect_status 3
+	grep -qx 'kc-42' "$1" || fail "first boot (miss): stdout '$(head -c 200 "$1")'"
+	set -- "$1" "$kc"/ringvm/*.elf
+	[ $# = 2 ] && [ -f "$2" ] || { fail "no single cache entry after the first boot: $(ls "$kc"/ringvm 2>&1)"; return; }
+	entry=$2
+	sum=$(md5sum < "$entry")
+	kc_run "$1" "$kc"
+	expect_status 3
+	grep -qx 'kc-42' "$1" || fail "second boot (hit): stdout '$(head -c 200 "$1")'"
+	# One byte in the middle of the ELF: a hit would boot a damaged kernel.
+	chmod u+w "$entry"
+	printf 'X' | dd of="$entry" bs=1 seek=$(($(stat -c %s "$entry") / 2)) conv=notrunc 2> /dev/null
+	[ "$(md5sum < "$entry")" != "$sum" ] || fail "the entry was not damaged"
+	kc_run "$1" "$kc"
+	expect_status 3
+	grep -qx 'kc-42' "$1" || fail "boot with a damaged entry: stdout '$(head -c 200 "$1")'"
+	[ "$(md5sum < "$entry" 2> /dev/null)" = "$sum" ] || fail "the damaged entry was not rebuilt"
+	# Cut short: the same.
+	chmod u+w "$entry"
+	truncate -s $(($(stat -c %s "$entry") / 3)) "$entry"
+	kc_run "$1" "$kc"
+	expect_status 3
+	[ "$(md5sum < "$entry" 2> /dev/null)" = "$sum" ] || fail "the truncated entry was not rebuilt"
+	rm -rf "$kc"
+}
+
+t_kcache_off_writes_nothing() {
+	kc=$WORK/kc-off
+	rm -rf "$kc"
+	kc_run "$1" "$kc" --kcache off
+	expect_status 3
+	grep -qx 'kc-42' "$1" || fail "stdout '$(head -c 200 "$1")'"
+	[ ! -e "$kc/ringvm" ] || fail "--kcache off made $kc/ringvm"
+	rm -rf "$kc"
 }
