@@ -2,7 +2,9 @@
 # boot-inner.sh: the boot benchmark's runs, on a machine with KVM (the outer
 # VM in nested mode). Interleaves the VMMs round by round so that drift in
 # the machine's speed hits them alike. Prints "RESULT vmm run key=value...".
-# Environment: RINGVM KERNEL INITRD BOOTTIME QEMU RUNS MEM_MB
+# Environment: RINGVM KERNEL INITRD BOOTTIME QEMU RUNS MEM_MB, and VMLINUX
+# (the ELF kernel inside KERNEL, booted through its PVH entry) for the
+# "-elf" rows when it is there.
 BOOTTIME=${BOOTTIME:-/bed/boottime}
 QEMU=${QEMU:-qemu-system-x86_64}
 RUNS=${RUNS:-5}
@@ -23,6 +25,12 @@ while [ "$i" -le "$RUNS" ]; do
 	run qemu-microvm "$QEMU" -M microvm -enable-kvm -cpu host -m "$MEM_MB" -smp 1 \
 	    -nodefaults -no-user-config -display none -serial stdio -no-reboot \
 	    -kernel "$KERNEL" -initrd "$INITRD" -append "$full"
+	if [ -n "${VMLINUX:-}" ] && [ -f "$VMLINUX" ]; then
+		run ringvm-elf "$RINGVM" -k "$VMLINUX" -i "$INITRD" -m "${MEM_MB}M" -a "$append"
+		run qemu-microvm-elf "$QEMU" -M microvm -enable-kvm -cpu host -m "$MEM_MB" -smp 1 \
+		    -nodefaults -no-user-config -display none -serial stdio -no-reboot \
+		    -kernel "$VMLINUX" -initrd "$INITRD" -append "$full"
+	fi
 	run qemu-pc "$QEMU" -M pc -enable-kvm -cpu host -m "$MEM_MB" -smp 1 \
 	    -nodefaults -no-user-config -display none -serial stdio -no-reboot \
 	    -kernel "$KERNEL" -initrd "$INITRD" -append "$full"

@@ -8,8 +8,11 @@
  * INIT_MARKER appears (init_ms) and, when END_MARKER appears (the guest is
  * about to power off), reads /proc/PID/smaps and /proc/PID/status: the VMM's
  * own memory is its peak RSS (VmHWM) minus the resident part of guest RAM
- * (mappings at least GUEST_MEM_BYTES long). Prints one line:
- *   init_ms=N total_ms=N hwm_kib=N guest_rss_kib=N own_kib=N status=N
+ * (mappings at least GUEST_MEM_BYTES long). When the init line carries
+ * "uptime=SECONDS" (the guest's /proc/uptime at init), that is kept too, as
+ * uptime_ms (-1 without it): the guest's own share of the time to init.
+ * Prints one line:
+ *   init_ms=N total_ms=N hwm_kib=N guest_rss_kib=N own_kib=N status=N uptime_ms=N
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -71,7 +74,7 @@ static long status_kib(pid_t pid, const char *key)
 
 int main(int argc, char **argv)
 {
-	double init_ms = -1, total_ms;
+	double init_ms = -1, uptime_ms = -1, total_ms;
 	long hwm = -1, grss = -1;
 	unsigned long long gmem;
 	struct timespec t0;
@@ -105,8 +108,13 @@ int main(int argc, char **argv)
 	while (out && fgets(line, sizeof(line), out)) {
 		if (line[0] != '\n' && line[0] != '\r')
 			snprintf(last, sizeof(last), "%s", line);
-		if (init_ms < 0 && strstr(line, argv[1]))
+		if (init_ms < 0 && strstr(line, argv[1])) {
+			const char *up = strstr(line, "uptime=");
+
 			init_ms = ms_since(&t0);
+			if (up)
+				uptime_ms = strtod(up + 7, NULL) * 1e3;
+		}
 		if (hwm < 0 && strstr(line, argv[2])) {
 			grss = guest_rss(pid, gmem);
 			hwm = status_kib(pid, "VmHWM:");
@@ -115,9 +123,9 @@ int main(int argc, char **argv)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	total_ms = ms_since(&t0);
-	printf("init_ms=%.0f total_ms=%.0f hwm_kib=%ld guest_rss_kib=%ld own_kib=%ld status=%d\n",
-	    init_ms, total_ms, hwm, grss, hwm >= 0 && grss >= 0 ? hwm - grss : -1,
-	    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	printf("init_ms=%.0f total_ms=%.0f hwm_kib=%ld guest_rss_kib=%ld own_kib=%ld status=%d "
+	    "uptime_ms=%.0f\n", init_ms, total_ms, hwm, grss, hwm >= 0 && grss >= 0 ? hwm - grss : -1,
+	    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), uptime_ms);
 	/* A failed run says why, so a broken peer is not a silent gap. */
 	if (init_ms < 0)
 		printf("# no init; last output: %s", last[0] ? last : "(none)\n");

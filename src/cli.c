@@ -33,6 +33,7 @@ enum {
 	CLI_OPT_ROOT,
 	CLI_OPT_MODULES,
 	CLI_OPT_SANDBOX,
+	CLI_OPT_KCACHE,
 	CLI_OPT_DEVICE = 0x200,		/* + index in rv_devices */
 };
 
@@ -67,6 +68,8 @@ static const struct cli_core cli_core_opts[] = {
 	{ "modules", required_argument, CLI_OPT_MODULES, "DIR", "the guest kernel's modules (else /lib/modules/VER)" },
 	{ "sandbox", required_argument, CLI_OPT_SANDBOX, "on|off",
 	    "confine ringvm: seccomp, Landlock (default on)" },
+	{ "kcache", required_argument, CLI_OPT_KCACHE, "on|off",
+	    "keep unpacked kernels in ~/.cache/ringvm (default on)" },
 	{ "check", no_argument, CLI_OPT_CHECK, NULL, "check the options and files, start nothing" },
 	{ "help", no_argument, 'h', NULL, "show this help" },
 	{ "version", no_argument, 'V', NULL, "show the version" },
@@ -429,6 +432,11 @@ static enum cli_result cli_option(struct cli_state *st, int c, int longidx, char
 		if (strcmp(optarg, "on") && strcmp(optarg, "off"))
 			return cli_err(err, errlen, "sandbox '%s' is not on or off", optarg);
 		cfg->sandbox_off = !strcmp(optarg, "off");
+		return CLI_RUN;
+	case CLI_OPT_KCACHE:
+		if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+			return cli_err(err, errlen, "kernel cache '%s' is not on or off", optarg);
+		cfg->kernel_cache_off = !strcmp(optarg, "off");
 		return CLI_RUN;
 	case 'e': case 'w': case 'u': case CLI_OPT_TIMEOUT: case CLI_OPT_OUTPUT_LIMIT: case CLI_OPT_RESULT:
 	case CLI_OPT_CONSOLE: case CLI_OPT_ROOT: case CLI_OPT_MODULES:

@@ -47,6 +47,7 @@ struct rv_config {
 	unsigned ncpus;		/* -c */
 	bool check_only;	/* --check: judge the command line and files, start nothing */
 	bool sandbox_off;	/* --sandbox off: no seccomp, no Landlock (debugging only) */
+	bool kernel_cache_off;	/* --kcache off: unpack the kernel in memory, no cache (kcache.h) */
 	/* Set by ringvm itself (the command runner), not by an option: */
 	const char *cmdline_extra;	/* kernel parameters after the defaults, before -a */
 	const uint8_t *initrd_extra;	/* an initramfs loaded after -i's (or alone) */

@@ -20,6 +20,7 @@
 
 #define KMOD_HDR_LEN 0x210		/* the setup header up to kernel_version */
 #define KMOD_VERSION_SCAN 128		/* bytes of the version text looked at */
+#define KMOD_SCAN_CHUNK (1u << 20)	/* an ELF vmlinux is scanned for its banner this much at a time */
 /* KMOD_GUEST_DIR and KMOD_GUEST_LIST as archive names (relative to the root). */
 #define KMOD_ENTRY_DIR "ringvm/mod"
 #define KMOD_ENTRY_LIST "ringvm/modules"
@@ -48,11 +49,102 @@ static int kmod_pread_all(int fd, void *buf, size_t len, off_t off)
 	return 0;
 }
 
+/*
+ * kmod_release: the release that starts `text` (`n` bytes), up to a space or
+ * a NUL, into `ver`. It becomes a directory name on the host
+ * (/lib/modules/<release>), so only what releases are made of passes: no
+ * '/', no "..". Returns 0 or -errno with a reason (kmod_kernel_version's).
+ */
+static int kmod_release(const uint8_t *text, size_t n, char *ver, size_t len, char *err,
+    size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < n && text[i] != ' ' && text[i] != '\0'; i++) {
+		if (!(text[i] >= 'a' && text[i] <= 'z') && !(text[i] >= 'A' && text[i] <= 'Z') &&
+		    !(text[i] >= '0' && text[i] <= '9') && !strchr("._+~-", text[i]))
+			break;
+	}
+	if (i == 0 || i == n || (text[i] != ' ' && text[i] != '\0') || i >= KMOD_VERSION_LEN ||
+	    (text[0] == '.' && (i == 1 || (i == 2 && text[1] == '.')))) {
+		snprintf(err, errlen, "has a kernel version string that is not a release name");
+		return -ENODATA;
+	}
+	if (i >= len) {
+		snprintf(err, errlen, "has a kernel release of %zu bytes, too long here", i);
+		return -ENAMETOOLONG;
+	}
+	memcpy(ver, text, i);
+	ver[i] = '\0';
+	return 0;
+}
+
+
+/*
+ * kmod_elf_version: an ELF vmlinux has no boot header; its release is in
+ * the banner /proc/version prints, "Linux version <release> (...". The
+ * file is scanned for the first such text whose release passes
+ * kmod_release, KMOD_SCAN_CHUNK bytes at a time with an overlap so that no
+ * banner is cut between chunks.
+ */
+static int kmod_elf_version(int fd, uint64_t size, char *ver, size_t len, char *err,
+    size_t errlen)
+{
+	static const char tag[] = "Linux version ";
+	const size_t tl = sizeof(tag) - 1, keep = tl + KMOD_VERSION_SCAN;
+	uint8_t *buf = malloc(KMOD_SCAN_CHUNK + keep);
+	uint64_t off = 0;
+	size_t have = 0;
+	int r = -ENODATA;
+
+	if (!buf) {
+		snprintf(err, errlen, "cannot be scanned for its version: out of memory");
+		return -ENOMEM;
+	}
+	while (off < size && r == -ENODATA) {
+		size_t want = size - off < KMOD_SCAN_CHUNK ? (size_t)(size - off) : KMOD_SCAN_CHUNK;
+		const uint8_t *p = buf, *end;
+		int e = kmod_pread_all(fd, buf + have, want, (off_t)off);
+
+		if (e < 0) {
+			snprintf(err, errlen, "cannot be read: %s", strerror(-e));
+			r = e;
+			break;
+		}
+		off += want;
+		have += want;
+		end = buf + have;
+		while ((p = memmem(p, (size_t)(end - p), tag, tl)) != NULL) {
+			/* A banner too near the end waits for the next chunk, unless this is the last. */
+			if ((size_t)(end - p) < keep && off < size)
+				break;
+			if (kmod_release(p + tl, (size_t)(end - p) - tl < KMOD_VERSION_SCAN ?
+			    (size_t)(end - p) - tl : KMOD_VERSION_SCAN, ver, len, err, errlen) == 0) {
+				r = 0;
+				break;
+			}
+			p += tl;
+		}
+		if (r == 0)
+			break;
+		/* Keep the tail: a banner may start in it. */
+		if (have > keep) {
+			memmove(buf, end - keep, keep);
+			have = keep;
+		}
+	}
+	free(buf);
+	if (r == -ENODATA)
+		snprintf(err, errlen, "is an ELF vmlinux with no \"Linux version\" banner; name the "
+		    "modules with --modules DIR");
+	return r;
+}
+
 int kmod_kernel_version(int fd, char *ver, size_t len, char *err, size_t errlen)
 {
 	uint8_t hdr[KMOD_HDR_LEN], text[KMOD_VERSION_SCAN];
 	uint64_t size, off, setup_end;
-	size_t n, i;
+	size_t n;
 	struct stat st;
 	int r;
 
@@ -71,11 +163,8 @@ int kmod_kernel_version(int fd, char *ver, size_t len, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot be read: %s", strerror(-r));
 		return r;
 	}
-	if (!memcmp(hdr, "\177ELF", 4)) {
-		snprintf(err, errlen, "is an ELF vmlinux, not a bzImage: it has no version "
-		    "field; name the modules with --modules DIR");
-		return -ENOEXEC;
-	}
+	if (!memcmp(hdr, "\177ELF", 4))
+		return kmod_elf_version(fd, size, ver, len, err, errlen);
 	if (memcmp(hdr + 0x202, "HdrS", 4)) {
 		snprintf(err, errlen, "is not a bzImage (no HdrS boot header at 0x202)");
 		return -ENOEXEC;
@@ -104,28 +193,7 @@ int kmod_kernel_version(int fd, char *ver, size_t len, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot be read: %s", strerror(-r));
 		return r;
 	}
-	/*
-	 * The release is the first word. It becomes a directory name on the
-	 * host (/lib/modules/<release>), so only what releases are made of
-	 * passes: no '/', no "..".
-	 */
-	for (i = 0; i < n && text[i] != ' ' && text[i] != '\0'; i++) {
-		if (!(text[i] >= 'a' && text[i] <= 'z') && !(text[i] >= 'A' && text[i] <= 'Z') &&
-		    !(text[i] >= '0' && text[i] <= '9') && !strchr("._+~-", text[i]))
-			break;
-	}
-	if (i == 0 || i == n || (text[i] != ' ' && text[i] != '\0') || i >= KMOD_VERSION_LEN ||
-	    (text[0] == '.' && (i == 1 || (i == 2 && text[1] == '.')))) {
-		snprintf(err, errlen, "has a kernel version string that is not a release name");
-		return -ENODATA;
-	}
-	if (i >= len) {
-		snprintf(err, errlen, "has a kernel release of %zu bytes, too long here", i);
-		return -ENAMETOOLONG;
-	}
-	memcpy(ver, text, i);
-	ver[i] = '\0';
-	return 0;
+	return kmod_release(text, n, ver, len, err, errlen);
 }
 
 int kmod_moddir(const char *base, const char *ver, char *dir, size_t dirlen, char *err,

@@ -54,15 +54,18 @@ struct kmod_list {
 
 /*
  * kmod_kernel_version: read the release ("6.1.0-56-amd64") of the x86
- * bzImage open on `fd`: the setup header's kernel_version field (0x20e,
- * boot protocol 2.00 and later) points, less 0x200, at a NUL-terminated
- * text in the setup code whose first word is the release. Every offset is
+ * kernel open on `fd`. A bzImage: the setup header's kernel_version field
+ * (0x20e, boot protocol 2.00 and later) points, less 0x200, at a
+ * NUL-terminated text in the setup code whose first word is the release.
+ * An ELF vmlinux: the first "Linux version <release> " banner in the file
+ * (the text /proc/version prints) whose release passes the checks below. Every offset is
  * checked against the file's size, and the release must be a usable
  * directory name ([A-Za-z0-9._+~-], not "." or "..", under
  * KMOD_VERSION_LEN bytes). Writes it to `ver` (`len` bytes) and returns 0,
  * or -errno with a reason that completes "kernel 'PATH' ...":
- *   -ENOEXEC       not a bzImage (too small, no "HdrS", an ELF vmlinux)
- *   -ENODATA       a bzImage without a version string, or with a bad one
+ *   -ENOEXEC       not a bzImage or ELF (too small, no "HdrS")
+ *   -ENODATA       a bzImage without a version string, or with a bad one;
+ *                  an ELF with no banner
  *   -ENAMETOOLONG  the release does not fit in `len`
  *   -errno         fstat or pread failed
  */

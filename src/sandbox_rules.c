@@ -78,6 +78,8 @@ static const struct sandbox_rule sandbox_loop_rules[] = {
 	ANY("epoll_wait"),
 	ANY("epoll_pwait"),
 	ANY("epoll_ctl"),
+	/* At exit: the console's and the command's last output wait for a slow reader. */
+	ANY("poll"),
 	ANY("read"),
 	ANY("readv"),
 	ANY("write"),
@@ -146,8 +148,6 @@ static const struct sandbox_rule sandbox_loop_rules[] = {
 	{ "openat", 1, { EQ(2, O_RDONLY) }, "flags O_RDONLY exactly; only when a device reads "
 	    "a file after setup (-n user: /etc/resolv.conf), and Landlock allows only those files",
 	    true },
-	/* The console's last output at exit, when the reader is slow (console_fini). */
-	ONE("poll", EQ(1, 1), "one fd (the console's last output at exit)"),
 	/* The vCPUs: kick out of KVM_RUN, wake, join. */
 	TWO("tgkill", EQ(0, SANDBOX_SELF_PID), EQ(2, SANDBOX_SIG_KICK),
 	    "to ringvm's own threads, SIG_LOOP_KICK"),

@@ -1,10 +1,11 @@
 # caselib.sh: helpers for bed cases. Sourced by run-cases.sh, which runs in the
 # outer VM (nested mode) or on the host (direct mode), with RINGVM, KERNEL,
-# INITRD, STAMP and WORK set.
+# VMLINUX (the ELF kernel inside KERNEL), INITRD, STAMP and WORK set.
 RV_TIMEOUT=${RV_TIMEOUT:-150}	# seconds for one inner run, boot included
 NETFLOOD=${NETFLOOD:-/bed/netflood}	# tests/bed/netflood.c, packed by mkouter.sh
 UDSIO=${UDSIO:-/bed/udsio}	# tests/bed/udsio.c, packed by mkouter.sh
 TAPFD=${TAPFD:-/bed/tapfd}	# tests/bed/tapfd.c, packed by mkouter.sh
+MEMHOST=${MEMHOST:-/bed/memhost}	# tests/bed/memhost.c, packed by mkouter.sh
 ROOTIMG=${ROOTIMG:-/rv/root.ext4}	# the test initramfs's tree as ext4 (mkguest.sh)
 
 # rv OUT ARG...: run ringvm on the test guest; output in OUT, status in $rv_status.

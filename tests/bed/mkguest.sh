@@ -1,7 +1,8 @@
 #!/bin/sh
 # mkguest.sh: build the guest kernel and initramfs from Debian packages only:
 # Debian's vmlinuz, busybox-static, the virtio (virtio-rng too) and pvpanic
-# modules, and the /init and test scripts in tests/guest/. Output: $BUILD/vmlinuz, $BUILD/guest.cpio.gz.
+# modules, and the /init and test scripts in tests/guest/. Output: $BUILD/vmlinuz, $BUILD/guest.cpio.gz,
+# and $BUILD/vmlinux, the ELF kernel inside that vmlinuz (booted through its PVH entry).
 set -eu
 . "$(dirname "$0")/common.sh"
 bed_need "$KERNEL_SRC" "$BUSYBOX" "$MODDIR"
@@ -35,6 +36,8 @@ ${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$root/bin/tcpooo" "$TOP/tests/gu
 ${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$root/bin/vsockio" "$TOP/tests/guest/vsockio.c"
 # Write-zeroes from the guest (BLKZEROOUT), for the snapshot disk tests (tests/bed/cases/blk.sh).
 ${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$root/bin/blkzero" "$TOP/tests/guest/blkzero.c"
+# The guest's load in the worst-case memory test (tests/bed/cases/mem.sh).
+${CC:-cc} -static -O2 -Wall -Wextra -Werror -pthread -o "$root/bin/memload" "$TOP/tests/guest/memload.c"
 cp "$TOP/tests/guest/init" "$root/init"
 chmod 755 "$root/init"
 cp "$TOP"/tests/guest/*.sh "$TOP"/tests/guest/*.script "$root/tests/"
@@ -49,4 +52,24 @@ mv "$BUILD/guest.cpio.gz.tmp" "$BUILD/guest.cpio.gz"
 rm -f "$BUILD/root.ext4"
 "$(command -v mkfs.ext4 || echo /sbin/mkfs.ext4)" -q -F -L rvroot -d "$root" "$BUILD/root.ext4" 24M
 cp "$KERNEL_SRC" "$BUILD/vmlinuz"
+
+# unpack_vmlinux BZIMAGE OUT: the ELF vmlinux a bzImage carries. Its payload
+# is the compressed, stripped vmlinux; Debian's is xz (CONFIG_KERNEL_XZ), so
+# try xz from each offset where the xz stream magic (FD 37 7A 58 5A 00)
+# could start, and keep the first output that is an ELF file. grep -abo
+# gives the offset of "7zXZ"; the stream starts one byte (0xFD) earlier.
+unpack_vmlinux() {
+	for pos in $(LC_ALL=C grep -abo '7zXZ' "$1" | cut -d: -f1); do
+		[ "$pos" -ge 1 ] || continue
+		tail -c +"$pos" "$1" | xz -dcq > "$2.tmp" 2>/dev/null
+		if [ "$(od -An -c -N4 "$2.tmp" | tr -d ' ')" = '177ELF' ]; then
+			mv "$2.tmp" "$2"
+			return 0
+		fi
+	done
+	rm -f "$2.tmp"
+	return 1
+}
+unpack_vmlinux "$KERNEL_SRC" "$BUILD/vmlinux" ||
+	bed_die "no xz-compressed ELF vmlinux found in $KERNEL_SRC"
 echo "bed: guest kernel $KVER and initramfs built in $BUILD"

@@ -10,9 +10,9 @@ out=$1
 shift
 qemu=no
 if [ "${1:-}" = --qemu ]; then qemu=yes; shift; fi
-bed_need "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$TOP/ringvm" "$TOP/obj/ringvm-test" \
+bed_need "$BUILD/vmlinuz" "$BUILD/vmlinux" "$BUILD/guest.cpio.gz" "$TOP/ringvm" "$TOP/obj/ringvm-test" \
     "$TOP/ringvm-init" "$BUILD/netflood" \
-    "$BUILD/udsio" "$BUILD/tapfd" "$BUILD/root.ext4" \
+    "$BUILD/udsio" "$BUILD/tapfd" "$BUILD/memhost" "$BUILD/root.ext4" \
     "$TOP/obj/tiny/tiny.bzImage" "/boot/initrd.img-$KVER"
 root=$BUILD/outer-root.$$
 rm -rf "$root"
@@ -27,7 +27,7 @@ cp "$TOP/tests/bed/outer-init" "$root/init"
 chmod 755 "$root/init"
 cp "$TOP/tests/bed/caselib.sh" "$TOP/tests/bed/run-cases.sh" "$root/bed/"
 cp "$TOP"/tests/bed/cases/*.sh "$root/bed/cases/"
-cp "$TOP/ringvm" "$TOP/ringvm-init" "$BUILD/vmlinuz" "$BUILD/guest.cpio.gz" "$BUILD/guest.stamp" \
+cp "$TOP/ringvm" "$TOP/ringvm-init" "$BUILD/vmlinuz" "$BUILD/vmlinux" "$BUILD/guest.cpio.gz" "$BUILD/guest.stamp" \
     "$BUILD/root.ext4" "$root/rv/"
 # The command mode (tests/bed/cases/run.sh) packs the guest kernel's modules
 # that ringvm-init loads, from /lib/modules/$KVER as on a Debian host: the
@@ -42,7 +42,7 @@ done | sort -u | while read -r f; do
 	mkdir -p "$root$(dirname "$f")"
 	cp "$f" "$root$f"
 done
-cp "$BUILD/netflood" "$BUILD/udsio" "$BUILD/tapfd" "$root/bed/"
+cp "$BUILD/netflood" "$BUILD/udsio" "$BUILD/tapfd" "$BUILD/memhost" "$root/bed/"
 cp "$TOP"/tests/host/*.sh "$root/bed/host/"
 cp "$TOP"/obj/tiny/*.bzImage "$root/rv/tiny/"
 # The README's and man page's examples (tests/bed/cases/examples.sh), and

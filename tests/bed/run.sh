@@ -16,9 +16,9 @@ echo "# bed: mode $mode (kernel $KVER)"
 if [ "$mode" = direct ]; then
 	[ -w /dev/kvm ] || { echo "not ok - bed: /dev/kvm is not usable"; exit 1; }
 	"$TOP/tests/docex.sh" "$TOP/README.md" "$TOP/man/ringvm.1" > "$BUILD/examples.txt"
-	RINGVM=$TOP/ringvm KERNEL=$BUILD/vmlinuz INITRD=$BUILD/guest.cpio.gz \
+	RINGVM=$TOP/ringvm KERNEL=$BUILD/vmlinuz VMLINUX=$BUILD/vmlinux INITRD=$BUILD/guest.cpio.gz \
 	    STAMP=$(cat "$BUILD/guest.stamp") WORK=$BUILD/work NETFLOOD=$BUILD/netflood \
-	    UDSIO=$BUILD/udsio TAPFD=$BUILD/tapfd ROOTIMG=$BUILD/root.ext4 \
+	    UDSIO=$BUILD/udsio TAPFD=$BUILD/tapfd MEMHOST=$BUILD/memhost ROOTIMG=$BUILD/root.ext4 \
 	    TINY=$TOP/obj/tiny HOSTTESTS=$TOP/tests/host EXAMPLES=$BUILD/examples.txt \
 	    "$TOP/tests/bed/run-cases.sh" "$@"
 	exit 0

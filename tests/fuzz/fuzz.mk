@@ -14,7 +14,8 @@
 FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-g -O1 -D_GNU_SOURCE -Isrc -Isrc/arch/$(ARCH) -Idevices -Itests/unit \
 	-DRINGVM_VERSION='"$(VERSION)"' $(DEP_CFLAGS)
-FUZZ_NAMES = fuzz_split fuzz_packed fuzz_vblk fuzz_vpci fuzz_serial fuzz_bzimage
+FUZZ_NAMES = fuzz_split fuzz_packed fuzz_vblk fuzz_vpci fuzz_serial fuzz_bzimage fuzz_pvh \
+	fuzz_kimage
 FUZZ_BIN += $(FUZZ_NAMES:%=obj/fuzz/%)
 
 FUZZ_RING = tests/fuzz/fuzz_ring.h tests/unit/vfake.c tests/unit/vfake.h src/virtq.c \
@@ -29,7 +30,10 @@ obj/fuzz/fuzz_vblk: tests/fuzz/fuzz_vblk.c $(FUZZ_VIRTIO) $(HEADERS)
 obj/fuzz/fuzz_vpci: tests/fuzz/fuzz_vpci.c $(FUZZ_VIRTIO) $(HEADERS)
 obj/fuzz/fuzz_serial: tests/fuzz/fuzz_serial.c devices/serial.c src/bus.c \
 	src/log.c $(HEADERS)
-obj/fuzz/fuzz_bzimage: tests/fuzz/fuzz_bzimage.c src/arch/x86/boot.c src/gmem.c src/log.c $(HEADERS)
+obj/fuzz/fuzz_bzimage: tests/fuzz/fuzz_bzimage.c src/arch/x86/boot.c src/arch/x86/pvh.c src/gmem.c \
+	src/kcache.c src/kcache_evict.c src/arch/x86/kimage.c src/log.c $(HEADERS)
+obj/fuzz/fuzz_pvh: tests/fuzz/fuzz_pvh.c src/arch/x86/pvh.c src/gmem.c src/log.c $(HEADERS)
+obj/fuzz/fuzz_kimage: tests/fuzz/fuzz_kimage.c src/arch/x86/kimage.c src/log.c $(HEADERS)
 
 # The recipe for every fuzz target, this file's or a later fragment's: each
 # lists its sources as prerequisites (headers too, for rebuilds).

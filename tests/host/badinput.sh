@@ -53,11 +53,62 @@ bad empty_initrd 3 "initrd 'empty' is empty" -k "$K" -i empty
 bad kernel_random 3 "kernel 'random.bin' is not a bzImage" -k random.bin
 bad kernel_tiny_file 3 "kernel 'tiny.bin' is too small to be a kernel \\(100 bytes\\)" -k tiny.bin
 bad kernel_empty 3 "kernel 'empty' is too small to be a kernel \\(0 bytes\\)" -k empty
-bad kernel_elf 3 "is an ELF file" -k "$RINGVM"
+bad kernel_elf_program 3 "kernel '.*' is not an ELF executable \\(type 3\\)" -k "$RINGVM"
 bad kernel_no_magic 3 "is not a bzImage \\(no HdrS" -k "$TINY/nomagic.bzImage"
 bad kernel_old_protocol 3 "boot protocol 2.01; ringvm needs 2.12" -k "$TINY/oldproto.bzImage"
 bad kernel_not_64bit 3 "is not a 64-bit kernel" -k "$TINY/not64.bzImage"
 bad kernel_truncated 3 "is truncated: need [0-9]+ bytes, file has [0-9]+" -k "$TINY/truncated.bzImage"
+# H2 for ELF kernels (vmlinux through the PVH entry): the file is told from
+# a bzImage by its content; every header, segment and note is checked.
+# The builders below print printf escapes (text: a command substitution
+# would drop NUL bytes); mkelf and elf_body turn them into bytes.
+# le N VALUE: VALUE as N little-endian bytes.
+le() {
+	_n=$1 _v=$2 _s=
+	while [ "$_n" -gt 0 ]; do
+		_s="$_s\\$(printf %03o $((_v & 255)))"
+		_v=$((_v >> 8))
+		_n=$((_n - 1))
+	done
+	printf '%s' "$_s"
+}
+# phdr TYPE OFFSET PADDR FILESZ MEMSZ: one Elf64_Phdr.
+phdr() { le 4 "$1"; le 4 7; le 8 "$2"; le 8 "$3"; le 8 "$3"; le 8 "$4"; le 8 "$5"; le 8 4096; }
+# mkelf FILE CLASS MACHINE PHNUM PHDRS: an ELF header, then the program
+# headers at 64, as in a vmlinux.
+mkelf() {
+	printf "\\177ELF$(le 1 "$2")$(le 2 257)$(le 9 0)$(le 2 2)$(le 2 "$3")$(le 4 1)$(le 8 0x1000000)$(le 8 64)$(le 8 0)$(le 4 0)$(le 2 64)$(le 2 56)$(le 2 "$4")$(le 2 64)$(le 4 0)$5" > "$1"
+}
+# A good layout: PT_LOAD (4 KiB at file offset 4096 to 16 MiB), PT_NOTE at 512.
+good_ph="$(phdr 1 4096 0x1000000 4096 8192)$(phdr 4 512 0 24 24)"
+pad_to() { head -c $(($1 - $(wc -c < "$2"))) /dev/zero >> "$2"; }
+# elf_body FILE [ENTRY]: Xen's PVH entry note at 512 (8 bytes, as Linux
+# writes it; entry 16 MiB unless given), the file padded to 8 KiB.
+elf_body() {
+	pad_to 512 "$1"
+	printf "$(le 4 4)$(le 4 8)$(le 4 18)Xen\\000$(le 8 "${2:-0x1000000}")" >> "$1"
+	pad_to 8192 "$1"
+}
+mkelf elf32.elf 1 62 2 "$good_ph"; elf_body elf32.elf
+bad kernel_elf_32bit 3 "kernel 'elf32.elf' is a 32-bit ELF file; ringvm boots 64-bit x86 kernels" -k elf32.elf
+mkelf arm64.elf 2 183 2 "$good_ph"; elf_body arm64.elf
+bad kernel_elf_arm64 3 "kernel 'arm64.elf' is an ELF file for machine 183, not x86-64" -k arm64.elf
+mkelf phnum.elf 2 62 1000 "$good_ph"; elf_body phnum.elf
+bad kernel_elf_phnum 3 "has 1000 ELF program headers \\(1 to 64 allowed\\)" -k phnum.elf
+mkelf nonote.elf 2 62 1 "$good_ph"; elf_body nonote.elf
+bad kernel_elf_no_pvh_note 3 "kernel 'nonote.elf' has no PVH entry note \\(XEN_ELFNOTE_PHYS32_ENTRY\\); build the kernel with CONFIG_PVH" -k nonote.elf
+mkelf entry.elf 2 62 2 "$good_ph"; elf_body entry.elf 0x2000000
+bad kernel_elf_entry_outside 3 "has its PVH entry point 0x2000000 outside its loaded segments" -k entry.elf
+mkelf hole.elf 2 62 2 "$(phdr 1 4096 0xbffff000 4096 8192)$(phdr 4 512 0 24 24)"; elf_body hole.elf
+bad kernel_elf_in_hole 3 "program header 0: segment at 0xbffff000 of 0x2000 bytes lies outside low RAM" -k hole.elf
+mkelf low.elf 2 62 2 "$(phdr 1 4096 0x8000 4096 4096)$(phdr 4 512 0 24 24)"; elf_body low.elf
+bad kernel_elf_below_1m 3 "program header 0: segment at 0x8000 of 0x1000 bytes lies outside low RAM" -k low.elf
+mkelf overlap.elf 2 62 3 "$good_ph$(phdr 1 4096 0x1001000 4096 4096)"; elf_body overlap.elf
+bad kernel_elf_overlap 3 "program header 2: segment at 0x1001000 of 0x1000 bytes overlaps the one at 0x1000000" -k overlap.elf
+mkelf trunc.elf 2 62 2 "$(phdr 1 4096 0x1000000 65536 65536)$(phdr 4 512 0 24 24)"; elf_body trunc.elf
+bad kernel_elf_truncated 3 "is truncated: program header 0 needs 0x10000 bytes at 0x1000, file has 8192" -k trunc.elf
+mkelf big.elf 2 62 2 "$(phdr 1 4096 0x1000000 4096 0x8000000)$(phdr 4 512 0 24 24)"; elf_body big.elf
+bad kernel_elf_mem_too_small 2 "memory size 64M is too small for kernel 'big.elf': it needs 144M" -k big.elf -m 64M
 # H3: an initrd larger than guest memory, with both sizes named.
 bad initrd_too_big 3 "initrd 'big.initrd' \\(314572800 bytes\\) does not fit in guest memory \\(67108864 bytes\\)" -k "$K" -i big.initrd -m 64M
 # H4: a command line longer than the kernel accepts.

@@ -55,6 +55,22 @@ why=
 grep -q 'hello from the tiny guest' out || why="${why:-no greeting}"
 result test_build_without_trigger_runs "$why" err
 
+# At exit the console waits for a slow reader (up to 2 s) before it gives
+# up on the guest's last words; that wait is allowed. The FIFO's pipe is
+# full before ringvm starts, and its reader never reads.
+rm -f fifo
+mkfifo fifo
+exec 7<> fifo
+head -c 65536 /dev/zero >&7
+timeout -s KILL 60 "$RINGVM" -k "$K" -m 32M -a rvt=h > fifo 2> err < /dev/null
+st=$?
+exec 7<&-
+rm -f fifo
+why=
+[ "$st" = 0 ] || why="status $st, expected 0"
+grep -q 'sandbox' err && why="${why:-the sandbox stopped it}"
+result exit_flush_to_a_stalled_reader "$why" err
+
 # --sandbox off: no filter, so the trigger has nothing to trip.
 RINGVM_TEST_SANDBOX=loop:fork timeout -s KILL 60 "$RTEST" --sandbox off -k "$K" -m 32M -a rvt=h \
     > out 2> err < /dev/null

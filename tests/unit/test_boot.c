@@ -157,7 +157,7 @@ static void test_parse(void)
 	n = mkimg(buf, sizeof(buf), &good);
 	memcpy(buf, "\177ELF", 4);
 	UNIT_OK(&u, bzimage_parse(buf, BZIMAGE_HEAD_LEN, n, &a, err, sizeof(err)) == -1 &&
-	    !strcmp(err, "is an ELF file; ringvm boots bzImage kernels (vmlinuz)"), "ELF file");
+	    !strcmp(err, "is an ELF file, not a bzImage"), "ELF file");
 	n = mkimg(buf, sizeof(buf), &good);
 	UNIT_OK(&u, bzimage_parse(buf, BZIMAGE_HEAD_LEN - 1, n, &a, err, sizeof(err)) == -1 &&
 	    !strncmp(err, "is too small to be a kernel", 27), "short read of the header");
@@ -718,6 +718,8 @@ int main(void)
 		perror("mkdtemp");
 		return 1;
 	}
+	/* arch_boot_check offers each bzImage to the kernel cache: keep it in here. */
+	setenv("XDG_CACHE_HOME", dir, 1);
 	test_parse();
 	test_place_initrd();
 	test_check_files();

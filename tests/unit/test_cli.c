@@ -170,6 +170,12 @@ static void test_good(void)
 	    "attached short argument");
 	UNIT_OK(&u, parse("--kern", "k3", NULL) == CLI_RUN && !strcmp(cfg.kernel, "k3"),
 	    "unambiguous long prefix");
+	UNIT_OK(&u, parse("-k", "k", NULL) == CLI_RUN && !cfg.kernel_cache_off,
+	    "the kernel cache is on by default");
+	UNIT_OK(&u, parse("-k", "k", "--kcache", "off", NULL) == CLI_RUN && cfg.kernel_cache_off,
+	    "--kcache off");
+	UNIT_OK(&u, parse("-k", "k", "--kcache=on", NULL) == CLI_RUN && !cfg.kernel_cache_off,
+	    "--kcache=on");
 }
 
 static void test_bad(void)
@@ -178,6 +184,8 @@ static void test_bad(void)
 
 	UNIT_OK(&u, error_is(parse("-k", "k", "-m", "abc", NULL),
 	    "memory size 'abc' is not a size (use e.g. 256M or 1G)"), "-m abc");
+	UNIT_OK(&u, error_is(parse("-k", "k", "--kcache", "yes", NULL),
+	    "kernel cache 'yes' is not on or off"), "--kcache yes");
 	UNIT_OK(&u, error_is(parse("-k", "k", "-m", "0", NULL),
 	    "memory size '0' is too small: the minimum is 16M"), "-m 0");
 	UNIT_OK(&u, error_is(parse("-k", "k", "-m", "16383K", NULL),

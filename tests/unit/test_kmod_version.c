@@ -88,7 +88,7 @@ static void test_synthetic(void)
 	memcpy(img + 0x202, "HdrX", 4);
 	VER("E8", IMG_LEN, KMOD_VERSION_LEN, "no HdrS magic is -ENOEXEC");
 	memcpy(img, "\177ELF", 4);
-	VER("E8", IMG_LEN, KMOD_VERSION_LEN, "an ELF vmlinux is -ENOEXEC");
+	VER("E61", IMG_LEN, KMOD_VERSION_LEN, "an ELF vmlinux without a banner is -ENODATA");
 	image(img, 4, 0x20f, 0, NULL);
 	VER("E61", IMG_LEN, KMOD_VERSION_LEN, "kernel_version 0 is -ENODATA");
 	image(img, 4, 0x0100, 0x300, debian);
@@ -111,6 +111,41 @@ static void test_synthetic(void)
 	big[sizeof(big) - 1] = '\0';
 	image(img, 4, 0x20f, 0x300, big);
 	VER("E61", IMG_LEN, KMOD_VERSION_LEN, "a release over 64 bytes is refused");
+}
+
+/* elf_version: kmod_kernel_version on an ELF of `len` bytes with `text` at `at`. */
+static const char *elf_version(size_t len, size_t at, const char *text)
+{
+	uint8_t *img = calloc(1, len);
+	const char *v;
+
+	memcpy(img, "\177ELF", 4);
+	if (text)
+		memcpy(img + at, text, strlen(text));
+	v = version(img, len, KMOD_VERSION_LEN);
+	free(img);
+	return v;
+}
+
+#define ELFVER(want, len, at, text, what) do { \
+	const char *got_ = elf_version((len), (at), (text)); \
+	if (!UNIT_OK(&u, !strcmp(got_, (want)), (what))) \
+		printf("#   got '%s', want '%s'\n", got_, (want)); \
+} while (0)
+
+/* test_elf: an ELF vmlinux's release comes from its "Linux version" banner. */
+static void test_elf(void)
+{
+	static const char banner[] = "Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org)";
+	const size_t mib = 1u << 20;
+
+	ELFVER("6.1.0-56-amd64", 3 * mib, 2 * mib + 77, banner, "ELF: the banner's release");
+	ELFVER("6.1.0-56-amd64", 3 * mib, mib - 5, banner, "ELF: a banner across a 1 MiB chunk");
+	ELFVER("6.1.0-56-amd64", 4096, 4096 - sizeof(banner) + 1, banner,
+	    "ELF: a banner that ends the file");
+	ELFVER("E61", 2 * mib, 100, "Linux version %s (", "ELF: a format string is no banner");
+	ELFVER("E61", 2 * mib, 100, "Linux version ../../etc (x)", "ELF: a release with '/' is refused");
+	ELFVER("E61", 2 * mib, 0, NULL, "ELF: no banner is -ENODATA");
 }
 
 /* test_boot: every /boot/vmlinuz-VER reads as VER; the first VER with modules goes to `ver`. */
@@ -246,6 +281,7 @@ int main(void)
 	struct utsname un;
 
 	test_synthetic();
+	test_elf();
 	test_boot(ver, sizeof(ver));
 	/* The running kernel's tree when there is one, else an installed kernel's. */
 	if (uname(&un) == 0) {

@@ -22,10 +22,19 @@ obj/tests/test_cli: obj/tests/unit/test_cli.o obj/src/cli.o $(DEVICE_OBJ) $(NETB
 	obj/src/arch/x86/machine.o obj/src/loop.o $(UNIT_STUB_CON) $(UNIT_COMMON)
 
 UNIT_BIN += obj/tests/test_boot
-obj/tests/test_boot: obj/tests/unit/test_boot.o obj/src/arch/x86/boot.o \
+obj/tests/test_boot: obj/tests/unit/test_boot.o obj/src/arch/x86/boot.o obj/src/arch/x86/pvh.o \
 	obj/src/arch/x86/acpi.o obj/src/arch/x86/dsdt.o obj/src/arch/x86/aml.o obj/src/arch/x86/cpu.o \
 	obj/src/arch/x86/machine.o obj/src/pci.o obj/src/irq.o obj/src/gmem.o \
-	obj/src/bus.o $(UNIT_COMMON)
+	obj/src/bus.o obj/src/kcache.o obj/src/kcache_evict.o obj/src/arch/x86/kimage.o \
+	$(UNIT_COMMON)
+
+# The ELF/PVH loader: its checks and writers alone, and through boot.c's hooks.
+UNIT_BIN += obj/tests/test_pvh
+obj/tests/test_pvh: obj/tests/unit/test_pvh.o obj/src/arch/x86/pvh.o obj/src/arch/x86/boot.o \
+	obj/src/arch/x86/acpi.o obj/src/arch/x86/dsdt.o obj/src/arch/x86/aml.o obj/src/arch/x86/cpu.o \
+	obj/src/arch/x86/machine.o obj/src/pci.o obj/src/irq.o obj/src/gmem.o \
+	obj/src/bus.o obj/src/kcache.o obj/src/kcache_evict.o obj/src/arch/x86/kimage.o \
+	$(UNIT_COMMON)
 
 UNIT_BIN += obj/tests/test_aml
 obj/tests/test_aml: obj/tests/unit/test_aml.o obj/src/arch/x86/aml.o \
@@ -57,3 +66,14 @@ obj/tests/test_runner_result: obj/tests/unit/test_runner_result.o obj/src/runner
 UNIT_BIN += obj/tests/test_sandbox
 obj/tests/test_sandbox: obj/tests/unit/test_sandbox.o obj/src/sandbox.o obj/src/sandbox_rules.o \
 	obj/src/landlock.o $(UNIT_COMMON)
+
+# The kernel cache: kimage (bzImage payloads, six formats made here by
+# their own libraries through kfake.c) and kcache (the on-disk cache).
+UNIT_BIN += obj/tests/test_kimage
+obj/tests/test_kimage: obj/tests/unit/test_kimage.o obj/tests/unit/kfake.o obj/src/arch/x86/kimage.o \
+	$(UNIT_COMMON)
+
+UNIT_BIN += obj/tests/test_kcache
+obj/tests/test_kcache: obj/tests/unit/test_kcache.o obj/tests/unit/kfake.o \
+	obj/tests/unit/tmptree.o obj/src/kcache.o obj/src/kcache_evict.o obj/src/arch/x86/kimage.o \
+	$(UNIT_COMMON)

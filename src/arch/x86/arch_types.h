@@ -12,6 +12,7 @@
  */
 #define X86_GDT_GPA		0x500ull	/* boot GDT */
 #define X86_BOOT_STACK_GPA	0x8ff0ull	/* initial %rsp, inside page 0x8000 */
+#define X86_PVH_INFO_GPA	0x6000ull	/* PVH: hvm_start_info, module list, memory map */
 #define X86_ZERO_PAGE_GPA	0x7000ull	/* struct boot_params */
 #define X86_PML4_GPA		0x9000ull	/* boot page tables: PML4, PDPT, 4 PDs */
 #define X86_PDPT_GPA		0xa000ull
@@ -57,9 +58,25 @@
 #define X86_PM_RESET_VALUE	0x01
 #define X86_KBD_STATUS_PORT	0x64	/* i8042 command port: 0xfe pulses CPU reset */
 
+/* How the kernel file boots: its form decides the loader and the entry registers. */
+enum x86_kernel_form {
+	X86_KERNEL_BZIMAGE,	/* Linux boot protocol, 64-bit entry (boot.c) */
+	X86_KERNEL_PVH,		/* ELF with a PVH entry note, 32-bit entry (pvh.c) */
+};
+
+/* An ELF PT_LOAD segment as pvh_parse checked it: file bytes to guest RAM. */
+#define X86_PVH_MAX_SEGS 16
+struct x86_pvh_seg {
+	uint64_t off;		/* file offset */
+	uint64_t filesz;	/* bytes copied from the file */
+	uint64_t gpa;		/* guest-physical address (p_paddr) */
+	uint64_t memsz;		/* bytes in guest RAM; memsz - filesz zeroed */
+};
+
 /* The kernel and initrd as checked by arch_boot_check, loaded by arch_boot_load. */
 struct arch_vm {
 	int kernel_fd;
+	enum x86_kernel_form form;
 	uint64_t kernel_size;		/* file size */
 	uint64_t setup_size;		/* (setup_sects + 1) * 512 */
 	uint64_t kernel_gpa;		/* where the protected-mode code goes */
@@ -68,6 +85,9 @@ struct arch_vm {
 	uint32_t cmdline_size;		/* kernel's limit, without the NUL */
 	uint16_t protocol;		/* boot protocol version */
 	uint8_t setup_header[0x290 - 0x1f1];	/* from the file, for boot_params */
+	uint32_t pvh_entry;		/* PVH: 32-bit entry point (guest-physical) */
+	unsigned pvh_nr_segs;		/* PVH: the segments to load */
+	struct x86_pvh_seg pvh_seg[X86_PVH_MAX_SEGS];
 	int initrd_fd;			/* -1 when none */
 	uint64_t initrd_file_size;	/* the -i file's bytes */
 	uint64_t initrd_size;		/* all of it: the file, padding, ringvm's own archive */

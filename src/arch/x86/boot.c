@@ -1,7 +1,9 @@
 /*
  * boot.c (x86): the Linux 64-bit boot protocol for bzImage kernels: header
  * checks, kernel and initrd placement and loading, the zero page (boot_params)
- * with the e820 map and the command line.
+ * with the e820 map and the command line. An ELF kernel (vmlinux), told
+ * apart by its first bytes, goes to pvh.c instead, with the same initrd,
+ * command line and memory map.
  * Reference: Documentation/arch/x86/boot.rst ("THE LINUX/x86 BOOT PROTOCOL").
  */
 #include <errno.h>
@@ -13,13 +15,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <elf.h>
+
 #include <asm/bootparam.h>
 
 #include "arch.h"
 #include "boot.h"
 #include "acpi.h"
 #include "cpu.h"
+#include "kcache.h"
 #include "log.h"
+#include "pvh.h"
 #include "vm.h"
 
 #define BOOT_MIN_PROTOCOL 0x020c	/* 2.12: xloadflags, 64-bit entry */
@@ -42,8 +48,9 @@ int bzimage_parse(const uint8_t *head, size_t head_len, uint64_t file_size,
 		    file_size);
 		return -1;
 	}
+	/* arch_boot_check sends ELF files to pvh_parse: this one is not a bzImage. */
 	if (!memcmp(head, "\177ELF", 4)) {
-		snprintf(err, errlen, "is an ELF file; ringvm boots bzImage kernels (vmlinuz)");
+		snprintf(err, errlen, "is an ELF file, not a bzImage");
 		return -1;
 	}
 	if (rd16(head + 0x1fe) != 0xaa55 || rd32(head + 0x202) != BOOT_HDR_MAGIC) {
@@ -76,6 +83,7 @@ int bzimage_parse(const uint8_t *head, size_t head_len, uint64_t file_size,
 		    need, file_size);
 		return -1;
 	}
+	a->form = X86_KERNEL_BZIMAGE;
 	a->kernel_size = file_size;
 	a->kernel_gpa = rd64(head + 0x258);		/* pref_address */
 	a->init_size = rd32(head + 0x260);
@@ -167,6 +175,45 @@ static int boot_cmdline(const struct rv_config *cfg, uint32_t limit, char **out,
 	return 0;
 }
 
+/*
+ * boot_from_cache: for a checked bzImage, switch `a` to the ELF vmlinux
+ * inside it, unpacked on the host once and kept in the kernel cache
+ * (kcache.h), so the guest boots it through PVH without unpacking itself.
+ * A bzImage whose payload does not unpack to an x86-64 ELF with a PVH note
+ * (the tiny test guest, a kernel built without CONFIG_PVH) stays on the
+ * bzImage path, as with --kcache off: the guest's own decompressor then
+ * judges it, as it always did. Returns 0, or -errno for a host failure.
+ */
+static int boot_from_cache(struct arch_vm *a, const struct rv_config *cfg, struct rv_err *err)
+{
+	struct kcache_opts o = { .off = false };
+	struct kcache_result kr;
+	struct arch_vm elf = *a;
+	struct rv_err e = { 0 };
+	char why[256];
+	int r;
+
+	if (cfg->kernel_cache_off)
+		return 0;
+	r = kcache_kernel_fd(cfg->kernel, a->kernel_fd, &o, &kr, &e);
+	if (r) {
+		if (e.status == RV_EXIT_BADFILE)
+			return 0;
+		*err = e;
+		return r;
+	}
+	/* Sized by the result, not the file: a cache entry ends with its trailer. */
+	if (pvh_parse(kr.fd, kr.size, &elf, why, sizeof(why))) {
+		close(kr.fd);
+		return 0;
+	}
+	close(a->kernel_fd);
+	*a = elf;
+	a->kernel_fd = kr.fd;
+	a->kernel_size = kr.size;
+	return 0;
+}
+
 int arch_boot_check(struct vm *vm, const struct rv_config *cfg, struct rv_err *err)
 {
 	struct arch_vm *a = &vm->arch;
@@ -183,8 +230,15 @@ int arch_boot_check(struct vm *vm, const struct rv_config *cfg, struct rv_err *e
 	n = pread(a->kernel_fd, head, sizeof(head), 0);
 	if (n < 0)
 		return rv_fail(err, RV_EXIT_BADFILE, errno, "cannot read kernel '%s'", cfg->kernel);
-	if (bzimage_parse(head, (size_t)n, size, a, why, sizeof(why)))
+	/* The form comes from the content, never the name: ELF goes through PVH. */
+	if (n >= SELFMAG && !memcmp(head, ELFMAG, SELFMAG))
+		r = pvh_parse(a->kernel_fd, size, a, why, sizeof(why));
+	else
+		r = bzimage_parse(head, (size_t)n, size, a, why, sizeof(why));
+	if (r)
 		return rv_fail(err, RV_EXIT_BADFILE, 0, "kernel '%s' %s", cfg->kernel, why);
+	if (a->form == X86_KERNEL_BZIMAGE && (r = boot_from_cache(a, cfg, err)))
+		return r;
 	low_end = cfg->mem_size < X86_MMIO_HOLE_GPA ? cfg->mem_size : X86_MMIO_HOLE_GPA;
 	if (a->kernel_gpa + a->init_size > low_end)
 		return rv_fail(err, RV_EXIT_USAGE, 0, "memory size %" PRIu64 "M is too small for "
@@ -265,14 +319,29 @@ static int boot_reset_vector(struct vm *vm, struct rv_err *err)
 	return 0;
 }
 
+/* boot_pvh_info: hvm_start_info for an ELF kernel, with the map a bzImage gets in e820. */
+static int boot_pvh_info(struct vm *vm, struct rv_err *err)
+{
+	struct boot_e820_entry map[E820_MAX_ENTRIES_ZEROPAGE];
+	unsigned n = boot_e820(vm, map);
+	int r = pvh_write_info(&vm->mem, &vm->arch, map, n, X86_CMDLINE_GPA);
+
+	if (r)
+		return rv_fail(err, RV_EXIT_FAILURE, -r, "PVH start info does not fit in guest memory");
+	return 0;
+}
+
 int arch_boot_load(struct vm *vm, const struct rv_config *cfg, struct rv_err *err)
 {
 	struct arch_vm *a = &vm->arch;
 	struct boot_params *bp;
 	int r;
 
-	r = gmem_fill_from_fd(&vm->mem, a->kernel_gpa, a->kernel_fd, a->setup_size,
-	    a->kernel_size - a->setup_size);
+	if (a->form == X86_KERNEL_PVH)
+		r = pvh_load(&vm->mem, a->kernel_fd, a);
+	else
+		r = gmem_fill_from_fd(&vm->mem, a->kernel_gpa, a->kernel_fd, a->setup_size,
+		    a->kernel_size - a->setup_size);
 	if (r)
 		return rv_fail(err, RV_EXIT_BADFILE, -r, "cannot load kernel '%s'", cfg->kernel);
 	if (a->initrd_fd >= 0) {
@@ -295,6 +364,8 @@ int arch_boot_load(struct vm *vm, const struct rv_config *cfg, struct rv_err *er
 	    (r = boot_reset_vector(vm, err)))
 		return r;
 
+	if (a->form == X86_KERNEL_PVH)
+		return boot_pvh_info(vm, err);
 	bp = gmem_ptr(&vm->mem, X86_ZERO_PAGE_GPA, sizeof(*bp));
 	if (!bp)
 		return rv_fail(err, RV_EXIT_FAILURE, 0, "zero page does not fit in guest memory");

@@ -1,7 +1,8 @@
 /*
  * cpu.c (x86): per-vCPU state: CPUID with the topology and hypervisor
- * fixups a Linux guest needs, the MSRs it expects at entry, and the 64-bit
- * boot registers of the boot CPU. Also the boot GDT and page tables.
+ * fixups a Linux guest needs, the MSRs it expects at entry, and the boot
+ * CPU's entry registers: 64-bit for a bzImage, 32-bit protected mode for a
+ * PVH entry. Also the boot GDT and page tables.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -53,6 +54,8 @@
 #define BOOT_CS 0x10
 #define BOOT_DS 0x18
 #define BOOT_TSS 0x20
+#define BOOT_CS32 0x30	/* PVH: flat 32-bit code (0x28 is the TSS descriptor's high half) */
+#define BOOT_GDT_ENTRIES 7
 
 /* cpu_bits: how many APIC ID bits hold `n` distinct values. */
 static unsigned cpu_bits(unsigned n)
@@ -203,16 +206,43 @@ static int cpu_set_fpu(struct vcpu *v, struct rv_err *err)
 	return 0;
 }
 
-static struct kvm_segment cpu_seg(uint16_t sel, uint8_t type, bool code)
+/* cpu_seg: a flat 4 GiB segment; `code64` for 64-bit code (L set, D clear). */
+static struct kvm_segment cpu_seg(uint16_t sel, uint8_t type, bool code64)
 {
 	return (struct kvm_segment){
 		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
-		.present = 1, .dpl = 0, .db = code ? 0 : 1, .s = 1, .l = code ? 1 : 0,
+		.present = 1, .dpl = 0, .db = code64 ? 0 : 1, .s = 1, .l = code64 ? 1 : 0,
 		.g = 1,
 	};
 }
 
-/* cpu_set_boot_regs: the 64-bit entry state the boot protocol specifies. */
+/*
+ * cpu_set_pvh_regs: the PVH entry state (Xen's hvm/start_info.h): 32-bit
+ * protected mode, paging off, flat 32-bit CS and flat DS/ES/SS, %ebx the
+ * start info's address, CR0 PE (and ET), CR4 and EFER 0, interrupts off.
+ */
+static int cpu_set_pvh_regs(struct vm *vm, struct vcpu *v, struct kvm_sregs *sregs,
+    struct rv_err *err)
+{
+	struct kvm_regs regs;
+
+	sregs->cs = cpu_seg(BOOT_CS32, 0xb, false);	/* execute/read, accessed, 32-bit */
+	sregs->cr0 = CR0_PE | CR0_ET;
+	sregs->cr3 = 0;
+	sregs->cr4 = 0;
+	sregs->efer = 0;
+	if (ioctl(v->fd, KVM_SET_SREGS, sregs) < 0)
+		return rv_fail(err, RV_EXIT_FAILURE, errno, "KVM: ioctl (SET_SREGS) failed");
+	memset(&regs, 0, sizeof(regs));
+	regs.rflags = 2;			/* reserved bit 1; interrupts off */
+	regs.rip = vm->arch.pvh_entry;
+	regs.rbx = X86_PVH_INFO_GPA;		/* struct hvm_start_info */
+	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
+		return rv_fail(err, RV_EXIT_FAILURE, errno, "KVM: ioctl (SET_REGS) failed");
+	return 0;
+}
+
+/* cpu_set_boot_regs: the entry state the boot protocol (or the PVH ABI) specifies. */
 static int cpu_set_boot_regs(struct vm *vm, struct vcpu *v, struct rv_err *err)
 {
 	struct kvm_sregs sregs;
@@ -227,9 +257,11 @@ static int cpu_set_boot_regs(struct vm *vm, struct vcpu *v, struct rv_err *err)
 		.present = 1, .s = 0,
 	};
 	sregs.gdt.base = X86_GDT_GPA;
-	sregs.gdt.limit = 5 * 8 - 1;
+	sregs.gdt.limit = BOOT_GDT_ENTRIES * 8 - 1;
 	sregs.idt.base = 0;
 	sregs.idt.limit = 0;
+	if (vm->arch.form == X86_KERNEL_PVH)
+		return cpu_set_pvh_regs(vm, v, &sregs, err);
 	sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
 	sregs.cr3 = X86_PML4_GPA;
 	sregs.cr4 = CR4_PAE;
@@ -260,12 +292,14 @@ int arch_vcpu_setup(struct vm *vm, struct vcpu *v, struct rv_err *err)
 
 int cpu_boot_tables(struct vm *vm, struct rv_err *err)
 {
-	static const uint64_t gdt[5] = {
+	static const uint64_t gdt[BOOT_GDT_ENTRIES] = {
 		0,			/* null */
 		0,			/* unused */
 		0x00af9b000000ffffull,	/* 0x10: 64-bit code, execute/read */
 		0x00cf93000000ffffull,	/* 0x18: flat data, read/write */
 		0x00008b0000000067ull,	/* 0x20: 64-bit TSS, busy */
+		0,			/* 0x28: the TSS descriptor's high half (base 63:32) */
+		0x00cf9b000000ffffull,	/* 0x30: flat 32-bit code, execute/read (PVH) */
 	};
 	uint64_t *pml4 = gmem_ptr(&vm->mem, X86_PML4_GPA, 4096);
 	uint64_t *pdpt = gmem_ptr(&vm->mem, X86_PDPT_GPA, 4096);
