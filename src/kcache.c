@@ -472,6 +472,7 @@ int kcache_kernel_fd(const char *path, int bz_fd, const struct kcache_opts *o,
 	struct kcache_run k = { .path = path, .o = o, .dirfd = -1 };
 	char dir[4096] = "(unset)";
 	const char *why = NULL;
+	int dir_err = 0;	/* -errno of the cache directory, said once the kernel unpacked */
 	uint8_t key[32];
 	struct stat st;
 	int r;
@@ -488,10 +489,7 @@ int kcache_kernel_fd(const char *path, int bz_fd, const struct kcache_opts *o,
 	if (!o->off) {
 		k.dirfd = kcache_open_dir(o, dir, sizeof(dir), &why);
 		if (k.dirfd < 0) {
-			bool sys = !strncmp(why, "cannot", 6);
-
-			log_warnx("kernel cache %s not used: %s%s%s; unpacking %s in memory", dir, why,
-			    sys ? ": " : "", sys ? strerror(-k.dirfd) : "", path);
+			dir_err = k.dirfd;
 			res->how = KCACHE_UNUSABLE;
 		}
 	}
@@ -519,6 +517,17 @@ int kcache_kernel_fd(const char *path, int bz_fd, const struct kcache_opts *o,
 		res->how = r < 0 ? KCACHE_REBUILT : KCACHE_MISS;
 	}
 	r = kcache_miss(&k, bz_fd, (uint64_t)st.st_size, res, err);
+	/*
+	 * Said only once the kernel did unpack: a bzImage that holds no ELF
+	 * (the tiny test guest) boots as a bzImage, and the cache is not its
+	 * business.
+	 */
+	if (!r && dir_err) {
+		bool sys = !strncmp(why, "cannot", 6);
+
+		log_warnx("kernel cache %s not used: %s%s%s; unpacked %s in memory", dir, why,
+		    sys ? ": " : "", sys ? strerror(-dir_err) : "", path);
+	}
 out:
 	if (k.dirfd >= 0)
 		close(k.dirfd);
