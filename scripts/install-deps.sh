@@ -1,7 +1,7 @@
 #!/bin/sh
 # install-deps.sh: install, from Debian's archive, everything ringvm needs to
 # build (compiler, libev, libslirp, libfdt, liburing, libseccomp, and for the
-# kernel cache zlib, liblzma, libzstd, liblz4, libbz2, libxxhash, libcrypto), to run its tests
+# kernel cache zlib, liblzma, libzstd, liblz4, libbz2, libxxhash), to run its tests
 # (mandoc, clang with libFuzzer, cpio) and its guest test bed (Debian's kernel,
 # busybox-static, QEMU for the nested outer VM, cpio, lz4). Runs as root; as
 # another user it re-runs itself through sudo. Safe to run again: when every
@@ -10,7 +10,7 @@ set -eu
 
 BUILD_PKGS="gcc make pkg-config binutils linux-libc-dev libev-dev libslirp-dev
 libglib2.0-dev libfdt-dev liburing-dev libseccomp-dev
-zlib1g-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev libxxhash-dev libssl-dev"
+zlib1g-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev libxxhash-dev"
 # cpio: test_cpio reads ringvm's archives back with it.
 TEST_PKGS="mandoc clang libclang-rt-dev bsdutils procps cpio jq"
 # initramfs-tools makes /boot/initrd.img for the README's Debian example; iproute2

@@ -9,15 +9,16 @@
  *
  * The two hashes have different jobs. The key must not collide even for a
  * bzImage built on purpose to collide with another kernel the user boots
- * (a crafted kernel would then be served for the trusted one): SHA-256
- * (Debian's libcrypto, 6-10 ms for Debian's 8 MB vmlinuz here). The
+ * (a crafted kernel would then be served for the trusted one): SHA-256,
+ * from GLib's GChecksum (GLib is already linked for libslirp; libcrypto
+ * would hash in 6-10 ms instead of 30-40 ms but cost every VM 3.4 MB of
+ * resident library pages). The
  * entry check only has to catch a torn or damaged file in a directory only
  * the user can write: XXH3-128 (libxxhash), about 10 ms for the 66 MB ELF
  * where SHA-256 takes 50-90 ms.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,10 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <glib.h>
+
 #include "kcache.h"
+#include "kcache_memo.h"
 #include "kcache_evict.h"
 #include "kimage.h"
 #include "log.h"
@@ -374,12 +378,13 @@ static void kcache_set_key(struct kcache_run *k, const uint8_t key[32])
  */
 static int kcache_hash_fd(int fd, uint64_t len, uint8_t key[32])
 {
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
 	uint8_t *buf = malloc(KCACHE_HASH_CHUNK);
 	uint64_t done = 0;
+	gsize klen = 32;
 	int r = -ENOMEM;
 
-	if (!c || !buf || !EVP_DigestInit_ex(c, EVP_sha256(), NULL))
+	if (!c || !buf)
 		goto out;
 	while (done < len) {
 		size_t want = len - done < KCACHE_HASH_CHUNK ? (size_t)(len - done) : KCACHE_HASH_CHUNK;
@@ -391,15 +396,34 @@ static int kcache_hash_fd(int fd, uint64_t len, uint8_t key[32])
 			r = n < 0 ? -errno : -EIO;
 			goto out;
 		}
-		if (!EVP_DigestUpdate(c, buf, (size_t)n))
-			goto out;
+		g_checksum_update(c, buf, (gssize)n);
 		done += (uint64_t)n;
 	}
-	r = EVP_DigestFinal_ex(c, key, NULL) ? 0 : -ENOMEM;
+	g_checksum_get_digest(c, key, &klen);
+	r = klen == 32 ? 0 : -EIO;
 out:
 	free(buf);
-	EVP_MD_CTX_free(c);
+	if (c)
+		g_checksum_free(c);
 	return r;
+}
+
+/* kcache_sha256: SHA-256 of `len` bytes in memory. */
+static void kcache_sha256(const uint8_t *p, size_t len, uint8_t key[32])
+{
+	GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
+	gsize klen = 32;
+
+	/* GLib aborts rather than return NULL when it has no memory. */
+	while (len) {
+		gssize n = len > (size_t)G_MAXSSIZE ? G_MAXSSIZE : (gssize)len;
+
+		g_checksum_update(c, p, n);
+		p += n;
+		len -= (size_t)n;
+	}
+	g_checksum_get_digest(c, key, &klen);
+	g_checksum_free(c);
 }
 
 /*
@@ -433,10 +457,7 @@ static int kcache_miss(struct kcache_run *k, int bz_fd, uint64_t size,
 		goto out;
 	}
 	if (k->dirfd >= 0) {
-		if (!EVP_Digest(copy, (size_t)size, key, NULL, EVP_sha256(), NULL)) {
-			r = rv_fail(err, RV_EXIT_FAILURE, ENOMEM, "%s: SHA-256 failed", k->path);
-			goto out;
-		}
+		kcache_sha256(copy, (size_t)size, key);
 		kcache_set_key(k, key);
 	}
 	r = kcache_unpack(k, res, err);
@@ -451,6 +472,7 @@ int kcache_kernel_fd(const char *path, int bz_fd, const struct kcache_opts *o,
 	struct kcache_run k = { .path = path, .o = o, .dirfd = -1 };
 	char dir[4096] = "(unset)";
 	const char *why = NULL;
+	int dir_err = 0;	/* -errno of the cache directory, said once the kernel unpacked */
 	uint8_t key[32];
 	struct stat st;
 	int r;
@@ -467,10 +489,7 @@ int kcache_kernel_fd(const char *path, int bz_fd, const struct kcache_opts *o,
 	if (!o->off) {
 		k.dirfd = kcache_open_dir(o, dir, sizeof(dir), &why);
 		if (k.dirfd < 0) {
-			bool sys = !strncmp(why, "cannot", 6);
-
-			log_warnx("kernel cache %s not used: %s%s%s; unpacking %s in memory", dir, why,
-			    sys ? ": " : "", sys ? strerror(-k.dirfd) : "", path);
+			dir_err = k.dirfd;
 			res->how = KCACHE_UNUSABLE;
 		}
 	}
@@ -480,20 +499,35 @@ int kcache_kernel_fd(const char *path, int bz_fd, const struct kcache_opts *o,
 	 * file's bytes go nowhere else.
 	 */
 	if (k.dirfd >= 0) {
-		r = kcache_hash_fd(bz_fd, (uint64_t)st.st_size, key);
-		if (r) {
+		/* The memo spares the hash when this version of the file was hashed before. */
+		bool memo = kcache_memo_get(k.dirfd, &st, key);
+
+		if (!memo && (r = kcache_hash_fd(bz_fd, (uint64_t)st.st_size, key))) {
 			r = rv_fail(err, RV_EXIT_BADFILE, -r, "%s: cannot read it", path);
 			goto out;
 		}
 		kcache_set_key(&k, key);
 		r = kcache_lookup(&k, res);
 		if (r > 0) {
+			if (!memo)
+				kcache_memo_put(k.dirfd, &st, key, o->memo_now ? 0 : KCACHE_MEMO_SETTLE_S);
 			r = 0;
 			goto out;
 		}
 		res->how = r < 0 ? KCACHE_REBUILT : KCACHE_MISS;
 	}
 	r = kcache_miss(&k, bz_fd, (uint64_t)st.st_size, res, err);
+	/*
+	 * Said only once the kernel did unpack: a bzImage that holds no ELF
+	 * (the tiny test guest) boots as a bzImage, and the cache is not its
+	 * business.
+	 */
+	if (!r && dir_err) {
+		bool sys = !strncmp(why, "cannot", 6);
+
+		log_warnx("kernel cache %s not used: %s%s%s; unpacked %s in memory", dir, why,
+		    sys ? ": " : "", sys ? strerror(-dir_err) : "", path);
+	}
 out:
 	if (k.dirfd >= 0)
 		close(k.dirfd);

@@ -47,6 +47,7 @@ struct kcache_opts {
 	unsigned max_entries;	/* KCACHE_MAX_ENTRIES when 0 (at most KCACHE_SCAN_MAX) */
 	uint64_t max_bytes;	/* KCACHE_MAX_BYTES when 0 */
 	uint64_t max_out;	/* the unpack bound, KIMAGE_MAX_OUT when 0 */
+	bool memo_now;		/* tests: memoise a key even for a file changed just now */
 };
 
 /* Where the ELF came from. */

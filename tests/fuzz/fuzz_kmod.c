@@ -58,9 +58,23 @@ static void fuzz_version(const uint8_t *data, size_t size)
 		    "0123456789._+~-") == n);
 		CHECK(strcmp(ver, ".") && strcmp(ver, ".."));
 		CHECK(size >= 0x210);
-		off = (size_t)(data[0x20e] | data[0x20f] << 8) + 0x200;
-		CHECK(off + n < size && !memcmp(data + off, ver, n));
-		CHECK(data[off + n] == ' ' || data[off + n] == '\0');
+		if (!memcmp(data, "\177ELF", 4)) {
+			/* An ELF's release follows a "Linux version " banner somewhere in it. */
+			const uint8_t *p = data;
+			int found = 0;
+
+			while (!found && (p = memmem(p, size - (size_t)(p - data), "Linux version ", 14))) {
+				off = (size_t)(p - data) + 14;
+				found = off + n <= size && !memcmp(data + off, ver, n) &&
+				    (off + n == size || data[off + n] == ' ' || data[off + n] == '\0');
+				p++;
+			}
+			CHECK(found);
+		} else {
+			off = (size_t)(data[0x20e] | data[0x20f] << 8) + 0x200;
+			CHECK(off + n < size && !memcmp(data + off, ver, n));
+			CHECK(data[off + n] == ' ' || data[off + n] == '\0');
+		}
 	} else {
 		CHECK(err[0] && !strchr(err, '\n'));
 	}

@@ -25,7 +25,7 @@ UNIT_BIN += obj/tests/test_boot
 obj/tests/test_boot: obj/tests/unit/test_boot.o obj/src/arch/x86/boot.o obj/src/arch/x86/pvh.o \
 	obj/src/arch/x86/acpi.o obj/src/arch/x86/dsdt.o obj/src/arch/x86/aml.o obj/src/arch/x86/cpu.o \
 	obj/src/arch/x86/machine.o obj/src/pci.o obj/src/irq.o obj/src/gmem.o \
-	obj/src/bus.o obj/src/kcache.o obj/src/kcache_evict.o obj/src/arch/x86/kimage.o \
+	obj/src/bus.o obj/src/kcache.o obj/src/kcache_evict.o obj/src/kcache_memo.o obj/src/arch/x86/kimage.o \
 	$(UNIT_COMMON)
 
 # The ELF/PVH loader: its checks and writers alone, and through boot.c's hooks.
@@ -33,7 +33,7 @@ UNIT_BIN += obj/tests/test_pvh
 obj/tests/test_pvh: obj/tests/unit/test_pvh.o obj/src/arch/x86/pvh.o obj/src/arch/x86/boot.o \
 	obj/src/arch/x86/acpi.o obj/src/arch/x86/dsdt.o obj/src/arch/x86/aml.o obj/src/arch/x86/cpu.o \
 	obj/src/arch/x86/machine.o obj/src/pci.o obj/src/irq.o obj/src/gmem.o \
-	obj/src/bus.o obj/src/kcache.o obj/src/kcache_evict.o obj/src/arch/x86/kimage.o \
+	obj/src/bus.o obj/src/kcache.o obj/src/kcache_evict.o obj/src/kcache_memo.o obj/src/arch/x86/kimage.o \
 	$(UNIT_COMMON)
 
 UNIT_BIN += obj/tests/test_aml
@@ -75,5 +75,5 @@ obj/tests/test_kimage: obj/tests/unit/test_kimage.o obj/tests/unit/kfake.o obj/s
 
 UNIT_BIN += obj/tests/test_kcache
 obj/tests/test_kcache: obj/tests/unit/test_kcache.o obj/tests/unit/kfake.o \
-	obj/tests/unit/tmptree.o obj/src/kcache.o obj/src/kcache_evict.o obj/src/arch/x86/kimage.o \
+	obj/tests/unit/tmptree.o obj/src/kcache.o obj/src/kcache_evict.o obj/src/kcache_memo.o obj/src/arch/x86/kimage.o \
 	$(UNIT_COMMON)
