@@ -17,7 +17,6 @@
  * the user can write: XXH3-128 (libxxhash), about 10 ms for the 66 MB ELF
  * where SHA-256 takes 50-90 ms.
  */
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -177,46 +176,6 @@ static void kcache_elf_hash(const uint8_t *elf, size_t len, uint8_t out[16])
 }
 
 /*
- * kcache_entry_hash: the XXH3-128 of an entry's first `len` bytes, read in
- * KCACHE_HASH_CHUNK pieces; the first bytes (the ELF header) are copied to
- * `head`. Returns 0, or -errno when the file cannot be read whole.
- */
-static int kcache_entry_hash(int fd, uint64_t len, uint8_t out[16], uint8_t head[sizeof(Elf64_Ehdr)])
-{
-	XXH3_state_t *st = XXH3_createState();
-	uint8_t *buf = malloc(KCACHE_HASH_CHUNK);
-	XXH128_canonical_t c;
-	uint64_t done = 0;
-	int r = -ENOMEM;
-
-	if (!st || !buf || XXH3_128bits_reset(st) != XXH_OK)
-		goto out;
-	while (done < len) {
-		size_t want = len - done < KCACHE_HASH_CHUNK ? (size_t)(len - done) : KCACHE_HASH_CHUNK;
-		ssize_t n = pread(fd, buf, want, (off_t)done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : -EIO;
-			goto out;
-		}
-		if (done < sizeof(Elf64_Ehdr))
-			memcpy(head + done, buf, (size_t)n < sizeof(Elf64_Ehdr) - done ?
-			    (size_t)n : sizeof(Elf64_Ehdr) - (size_t)done);
-		XXH3_128bits_update(st, buf, (size_t)n);
-		done += (uint64_t)n;
-	}
-	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
-	memcpy(out, c.digest, 16);
-	r = 0;
-out:
-	free(buf);
-	XXH3_freeState(st);
-	return r;
-}
-
-/*
  * kcache_check: is the entry open on `fd` whole and ours? Returns 0 with
  * *elf_len set, or a reason ("truncated", "corrupt") for a bad one.
  */
@@ -226,7 +185,7 @@ static const char *kcache_check(const struct kcache_run *k, int fd, uint64_t *el
 	struct stat st;
 	uint8_t hash[16];
 	struct rv_err err;
-	uint8_t head[sizeof(Elf64_Ehdr)] = { 0 };
+	void *map;
 	int bad;
 
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
@@ -238,16 +197,12 @@ static const char *kcache_check(const struct kcache_run *k, int fd, uint64_t *el
 		return "truncated";
 	if (memcmp(t.key, k->key, sizeof(t.key)) || !t.elf_len || t.elf_len > KIMAGE_MAX_OUT)
 		return "corrupt";
-	/*
-	 * Read through one small buffer, not mapped: a mapping would fault in
-	 * 16,000 pages one by one (slow under emulation) and count the whole
-	 * entry in ringvm's peak RSS.
-	 */
-	bad = kcache_entry_hash(fd, t.elf_len, hash, head);
-	if (bad < 0)
+	map = mmap(NULL, t.elf_len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
 		return "unreadable";
-	/* kimage_check_elf reads only the header; the length bounds the program headers. */
-	bad = memcmp(hash, t.elf_hash, sizeof(hash)) || kimage_check_elf(head, t.elf_len, &err);
+	kcache_elf_hash(map, t.elf_len, hash);
+	bad = memcmp(hash, t.elf_hash, sizeof(hash)) || kimage_check_elf(map, t.elf_len, &err);
+	munmap(map, t.elf_len);
 	if (bad)
 		return "corrupt";
 	*elf_len = t.elf_len;

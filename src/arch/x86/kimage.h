@@ -86,12 +86,9 @@ int kimage_unpack(const struct kimage_payload *p, uint64_t max_out, uint8_t **ou
 void kimage_free(uint8_t *buf, size_t len);
 
 /*
- * kimage_check_elf: `buf` starts with an ELF64 little-endian x86-64
- * executable header, and its program header table lies inside the ELF's
- * `len` bytes. Only the header is read: `buf` needs sizeof(Elf64_Ehdr)
- * bytes (when `len` is at least that), so a caller that streams the file
- * can pass just its header. Returns 0, or -ENOEXEC with `err` filled
- * (RV_EXIT_BADFILE).
+ * kimage_check_elf: `buf` (`len` bytes) starts with an ELF64 little-endian
+ * x86-64 executable header, and its program header table lies inside
+ * `len`. Returns 0, or -ENOEXEC with `err` filled (RV_EXIT_BADFILE).
  */
 int kimage_check_elf(const uint8_t *buf, size_t len, struct rv_err *err);
 
