@@ -346,7 +346,7 @@ static int kcache_unpack(struct kcache_run *k, struct kcache_result *res, struct
 		}
 	}
 	if (fd >= 0) {
-		kcache_evict_run(k->dirfd, k->name, max_entries, max_bytes);
+		kcache_evict_run(k->dirfd, kcache_evict_is_entry, k->name, max_entries, max_bytes);
 	} else {
 		if (res->how != KCACHE_OFF)
 			res->how = KCACHE_UNUSABLE;
@@ -408,20 +408,14 @@ out:
 	return r;
 }
 
-/* kcache_sha256: SHA-256 of `len` bytes in memory. */
+/* kcache_sha256: SHA-256 of `len` bytes in memory (at most KIMAGE_MAX_FILE). */
 static void kcache_sha256(const uint8_t *p, size_t len, uint8_t key[32])
 {
+	/* GLib aborts rather than return NULL when it has no memory. */
 	GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
 	gsize klen = 32;
 
-	/* GLib aborts rather than return NULL when it has no memory. */
-	while (len) {
-		gssize n = len > (size_t)G_MAXSSIZE ? G_MAXSSIZE : (gssize)len;
-
-		g_checksum_update(c, p, n);
-		p += n;
-		len -= (size_t)n;
-	}
+	g_checksum_update(c, p, (gssize)len);
 	g_checksum_get_digest(c, key, &klen);
 	g_checksum_free(c);
 }

@@ -78,7 +78,8 @@ static void kcache_evict_add(int dirfd, struct kcache_evict_scan *s,
 	s->ent[oldest] = *e;
 }
 
-int kcache_evict_run(int dirfd, const char *keep, unsigned max_entries, uint64_t max_bytes)
+int kcache_evict_run(int dirfd, kcache_evict_member_fn *member, const char *keep,
+    unsigned max_entries, uint64_t max_bytes)
 {
 	struct kcache_evict_scan *s;
 	struct dirent *de;
@@ -113,7 +114,8 @@ int kcache_evict_run(int dirfd, const char *keep, unsigned max_entries, uint64_t
 				kcache_evict_unlink(dirfd, de->d_name, s);
 			continue;
 		}
-		if (!kcache_evict_is_entry(de->d_name) || (keep && !strcmp(de->d_name, keep)))
+		if (!member(de->d_name) || strlen(de->d_name) > KCACHE_EVICT_NAME_LEN ||
+		    (keep && !strcmp(de->d_name, keep)))
 			continue;
 		memcpy(e.name, de->d_name, sizeof(e.name));
 		e.mtime = st.st_mtim;

@@ -5,7 +5,6 @@
  * that, so a torn or damaged memo is never believed: a wrong key would
  * serve another kernel's entry.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -17,10 +16,11 @@
 
 #include <xxhash.h>
 
+#include "kcache_evict.h"
 #include "kcache_memo.h"
 
 #define KCACHE_MEMO_MAGIC "RVKMEMO1"
-#define KCACHE_MEMO_NAME_LEN 40		/* "id-" + 16 + "-" + 16 hex digits, and the NUL */
+#define KCACHE_MEMO_NAME_LEN 37		/* "id-" + 16 + "-" + 16 hex digits, and the NUL */
 
 struct kcache_memo_rec {
 	char magic[8];
@@ -79,49 +79,6 @@ bool kcache_memo_get(int dirfd, const struct stat *st, uint8_t key[32])
 	return true;
 }
 
-/* kcache_memo_trim: keep the KCACHE_MEMO_MAX most recently used memos. */
-static void kcache_memo_trim(int dirfd)
-{
-	struct { char name[KCACHE_MEMO_NAME_LEN]; struct timespec t; } keep[KCACHE_MEMO_MAX];
-	unsigned n = 0;
-	struct dirent *de;
-	DIR *d;
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	while ((de = readdir(d))) {
-		struct stat s;
-		unsigned old = 0;
-
-		if (!kcache_memo_is_memo(de->d_name) ||
-		    fstatat(dirfd, de->d_name, &s, AT_SYMLINK_NOFOLLOW))
-			continue;
-		if (n < KCACHE_MEMO_MAX) {
-			snprintf(keep[n].name, sizeof(keep[n].name), "%s", de->d_name);
-			keep[n++].t = s.st_mtim;
-			continue;
-		}
-		/* The table is full: the oldest of the table and this one goes. */
-		for (unsigned i = 1; i < n; i++)
-			if (keep[i].t.tv_sec < keep[old].t.tv_sec ||
-			    (keep[i].t.tv_sec == keep[old].t.tv_sec && keep[i].t.tv_nsec < keep[old].t.tv_nsec))
-				old = i;
-		if (s.st_mtim.tv_sec < keep[old].t.tv_sec ||
-		    (s.st_mtim.tv_sec == keep[old].t.tv_sec && s.st_mtim.tv_nsec <= keep[old].t.tv_nsec)) {
-			unlinkat(dirfd, de->d_name, 0);
-			continue;
-		}
-		unlinkat(dirfd, keep[old].name, 0);
-		snprintf(keep[old].name, sizeof(keep[old].name), "%s", de->d_name);
-		keep[old].t = s.st_mtim;
-	}
-	closedir(d);
-}
-
 void kcache_memo_put(int dirfd, const struct stat *st, const uint8_t key[32], int settle_s)
 {
 	char name[KCACHE_MEMO_NAME_LEN], tmp[64];
@@ -150,5 +107,5 @@ void kcache_memo_put(int dirfd, const struct stat *st, const uint8_t key[32], in
 		unlinkat(dirfd, tmp, 0);
 		return;
 	}
-	kcache_memo_trim(dirfd);
+	kcache_evict_run(dirfd, kcache_memo_is_memo, name, KCACHE_MEMO_MAX, UINT64_MAX);
 }

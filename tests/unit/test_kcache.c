@@ -22,6 +22,7 @@
 #include <glib.h>
 
 #include "kcache.h"
+#include "kcache_memo.h"
 #include "kcache_evict.h"
 #include "kfake.h"
 #include "log.h"
@@ -300,6 +301,23 @@ static void test_memo(const char *top)
 	UNIT_OK(&u, !get(&k2, &o, &res, &same) && res.how == KCACHE_HIT && same,
 	    "memo: a damaged memo is not believed: the file is hashed, the right kernel");
 	close(res.fd);
+	/* The memos stay within KCACHE_MEMO_MAX: the cache's own eviction pass trims them. */
+	{
+		int dfd = open(cache, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		uint8_t key[32] = { 1 };
+		struct stat st = { .st_dev = 7, .st_size = 1 };
+
+		for (unsigned i = 0; i < KCACHE_MEMO_MAX + 5; i++) {
+			st.st_ino = 1000 + i;
+			kcache_memo_put(dfd, &st, key, KCACHE_MEMO_SETTLE_S);
+		}
+		if (!UNIT_OK(&u, count_files(cache, "id-") == KCACHE_MEMO_MAX && count_files(cache, "tmp-") == 0,
+		    "memo: at most KCACHE_MEMO_MAX memos are kept"))
+			printf("#   %d memos, %d tmp-\n", count_files(cache, "id-"), count_files(cache, "tmp-"));
+		st.st_ino = 1000 + KCACHE_MEMO_MAX + 4;
+		UNIT_OK(&u, kcache_memo_get(dfd, &st, key), "memo: the newest memo is among them");
+		close(dfd);
+	}
 	(void)path;
 	kfake_free(&k.elf);
 	kfake_free(&k2.elf);
