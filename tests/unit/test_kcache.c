@@ -162,6 +162,8 @@ static void test_hit_and_damage(const char *top)
 	close(res.fd);
 
 	/* One byte of the ELF flipped: the XXH3 check catches it. */
+	/* Entries are 0400: root writes them anyway, any other user needs the bit back. */
+	chmod(entry, 0600);
 	fd = open(entry, O_RDWR);
 	pwrite(fd, "\xff", 1, 100000);
 	close(fd);
@@ -183,7 +185,7 @@ static void test_hit_and_damage(const char *top)
 
 	/* Cut in half, then cut by one byte: both "truncated". */
 	entry_path(cache, entry, sizeof(entry));
-	UNIT_OK(&u, !truncate(entry, 100000) && !get(&k, &o, &res, &same) &&
+	UNIT_OK(&u, !chmod(entry, 0600) && !truncate(entry, 100000) && !get(&k, &o, &res, &same) &&
 	    res.how == KCACHE_REBUILT && same, "an entry cut in half: rebuilt");
 	close(res.fd);
 	{
@@ -191,7 +193,8 @@ static void test_hit_and_damage(const char *top)
 
 		entry_path(cache, entry, sizeof(entry));
 		stat(entry, &st);
-		UNIT_OK(&u, !truncate(entry, st.st_size - 1) && !get(&k, &o, &res, &same) &&
+		UNIT_OK(&u, !chmod(entry, 0600) && !truncate(entry, st.st_size - 1) &&
+		    !get(&k, &o, &res, &same) &&
 		    res.how == KCACHE_REBUILT && same, "an entry one byte short: rebuilt");
 		close(res.fd);
 	}
@@ -445,13 +448,15 @@ static void test_unsafe(const char *top)
 	    "a group-writable directory: not used");
 	close(res.fd);
 	chmod(cache, 0700);
-	if (geteuid() == 0 && !chown(cache, 65534, 65534)) {
-		UNIT_OK(&u, !get(&k, &o, &res, &same) && res.how == KCACHE_UNUSABLE && same,
-		    "a directory another user owns: not used");
-		close(res.fd);
+	/* Root gives the directory away; any other user finds "/" owned by root. */
+	if (geteuid() == 0) {
+		UNIT_OK(&u, !chown(cache, 65534, 65534), "a directory given to another user");
 	} else {
-		UNIT_OK(&u, 1, "a directory another user owns # SKIP needs root to chown");
+		snprintf(cache, sizeof(cache), "/");
 	}
+	UNIT_OK(&u, !get(&k, &o, &res, &same) && res.how == KCACHE_UNUSABLE && same,
+	    "a directory another user owns: not used");
+	close(res.fd);
 	/* A symlink as the cache directory: O_NOFOLLOW refuses it. */
 	snprintf(cache, sizeof(cache), "%s/c4link", top);
 	tmptree_symlink(top, "c4link", "c1");
@@ -558,11 +563,10 @@ static void test_debian(const char *top)
 	double miss, hit = 0;
 	int fd, r;
 
+	/* scripts/install-deps.sh installs linux-image-amd64: no kernel is a broken setup. */
 	if (kfake_vmlinuz(path, sizeof(path)) || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		const char *ci = getenv("CI");
-
-		UNIT_OK(&u, !(ci && !strcmp(ci, "true")),
-		    "Debian's vmlinuz through the cache # SKIP no readable /boot/vmlinuz-*");
+		UNIT_OK(&u, 0, "Debian's vmlinuz through the cache: no readable /boot/vmlinuz-* "
+		    "(scripts/install-deps.sh installs linux-image-amd64)");
 		return;
 	}
 	snprintf(cache, sizeof(cache), "%s/debian", top);
