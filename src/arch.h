@@ -6,6 +6,10 @@
  *   ARCH_IRQCHIP_GSIS     interrupt-controller pins usable as lines
  *   ARCH_IRQCHIP_ROUTES   routing entries arch_irq_routes may fill
  *   ARCH_PCI_MMIO_GPA, ARCH_PCI_MMIO_SIZE   the 32-bit PCI BAR window
+ *   ARCH_IRQ_LINE(gsi)    KVM_IRQ_LINE's irq field for a line
+ *   ARCH_UART_PIO, ARCH_UART_BASE, ARCH_UART_IRQ   the console UART: on
+ *                         port I/O (1) or MMIO (0), its base and its line
+ *   ARCH_DEVICES(X)       the platform devices of src/arch/<arch>/, X(ops) each
  *   struct arch_vm        the architecture's part of struct vm
  * The core calls these hooks and nothing else in src/arch/: the memory
  * map, the interrupt controller and its routing, the PCI configuration

@@ -203,7 +203,7 @@ int irq_shared_set(struct vm *vm, unsigned gsi, unsigned src, bool level)
 
 int irq_line(struct vm *vm, unsigned gsi, bool level)
 {
-	struct kvm_irq_level l = { .irq = gsi, .level = level ? 1 : 0 };
+	struct kvm_irq_level l = { .irq = ARCH_IRQ_LINE(gsi), .level = level ? 1 : 0 };
 
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
 		return -errno;
