@@ -79,7 +79,12 @@ int arch_boot_load(struct vm *vm, const struct rv_config *cfg, struct rv_err *er
 /* arch_boot_fini: release what arch_boot_check kept open. */
 void arch_boot_fini(struct vm *vm);
 
-/* arch_vcpu_setup: CPUID, MSRs and, for the boot CPU, the entry registers. */
+/*
+ * arch_vcpu_setup: CPUID, MSRs and, for the boot CPU, the entry registers
+ * (from what arch_boot_check found). Called for vCPU 0, 1, ... right after
+ * arch_vm_setup, before any route, irqfd or device exists: the last call
+ * may finish an interrupt controller that needs every vCPU (arm64's vGIC).
+ */
 int arch_vcpu_setup(struct vm *vm, struct vcpu *vcpu, struct rv_err *err);
 
 #endif
