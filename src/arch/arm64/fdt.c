@@ -301,6 +301,9 @@ static int arm64_fdt_gic(void *fdt, const struct arm64_fdt *c, struct rv_err *er
 		ARM64_FDT_CALL(fdt, err, fdt_property_u32(fdt, "#address-cells", 2));
 		ARM64_FDT_CALL(fdt, err, fdt_property_u32(fdt, "#size-cells", 2));
 		ARM64_FDT_CALL(fdt, err, fdt_property(fdt, "ranges", NULL, 0));
+	} else {
+		/* No child: an interrupt-map's parent unit address is then 0 cells. */
+		ARM64_FDT_CALL(fdt, err, fdt_property_u32(fdt, "#address-cells", 0));
 	}
 	ARM64_FDT_CALL(fdt, err, arm64_fdt_reg2(fdt, reg, 2));
 	ARM64_FDT_CALL(fdt, err, fdt_property_u32(fdt, "phandle", ARM64_FDT_PHANDLE_GIC));
