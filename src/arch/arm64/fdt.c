@@ -333,7 +333,8 @@ static int arm64_fdt_pci(void *fdt, const struct arm64_fdt *c, struct rv_err *er
 	static const uint32_t mask[4] = { 3u << 11, 0, 0, 7 };
 	uint64_t ecam[2] = { ARM64_ECAM_GPA, ARM64_ECAM_SIZE };
 	uint32_t ranges[7] = {
-		ARM64_FDT_PCI_MEM32, (uint32_t)(ARM64_PCI_MMIO_GPA >> 32), (uint32_t)ARM64_PCI_MMIO_GPA,
+		ARM64_FDT_PCI_MEM32,
+		(uint32_t)(ARM64_PCI_MMIO_GPA >> 32), (uint32_t)ARM64_PCI_MMIO_GPA,
 		(uint32_t)(ARM64_PCI_MMIO_GPA >> 32), (uint32_t)ARM64_PCI_MMIO_GPA,
 		(uint32_t)(ARM64_PCI_MMIO_SIZE >> 32), (uint32_t)ARM64_PCI_MMIO_SIZE,
 	};
@@ -415,7 +416,8 @@ static int arm64_fdt_devs(void *fdt, const struct arm64_fdt *c, struct rv_err *e
 			ARM64_FDT_CALL(fdt, err, arm64_fdt_cells(fdt, "interrupts", irq, 3));
 		}
 		if (!strcmp(d->dt_compatible, "ns16550a")) {
-			ARM64_FDT_CALL(fdt, err, fdt_property_u32(fdt, "clock-frequency", ARM64_FDT_UART_CLOCK));
+			ARM64_FDT_CALL(fdt, err,
+			    fdt_property_u32(fdt, "clock-frequency", ARM64_FDT_UART_CLOCK));
 			ARM64_FDT_CALL(fdt, err, fdt_property_u32(fdt, "reg-shift", 0));
 			ARM64_FDT_CALL(fdt, err, fdt_property_u32(fdt, "reg-io-width", 1));
 		}
@@ -441,7 +443,8 @@ int arm64_fdt_build(const struct arm64_fdt *c, void *buf, size_t size, struct rv
 
 	/* libfdt sizes are ints; a bigger buffer is only partly used. */
 	if (size < sizeof(struct fdt_header))
-		return rv_fail(err, 1, ENOSPC, "device tree: a buffer of %zu bytes is too small", size);
+		return rv_fail(err, 1, ENOSPC, "device tree: a buffer of %zu bytes is too small",
+		    size);
 	ARM64_FDT_CALL(fdt, err, fdt_create(fdt, size > INT_MAX ? INT_MAX : (int)size));
 	ARM64_FDT_CALL(fdt, err, fdt_finish_reservemap(fdt));
 	ARM64_FDT_CALL(fdt, err, fdt_begin_node(fdt, ""));
