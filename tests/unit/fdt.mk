@@ -1,8 +1,8 @@
-# fdt.mk: the arm64 device-tree builder (src/arch/arm64/fdt.c) as a host
+# fdt.mk: the arm64 device-tree builder (src/arch/arm64/arm64_fdt.c) as a host
 # unit test on any architecture. Its two objects get their own rule and
 # directory, so that ringvm's own objects (obj/src/arch/$(ARCH)) never hold
 # arm64 code. -iquote src/arch/arm64 comes first for "arch_types.h" and
-# "fdt.h": as -I it would also shadow libfdt's own <fdt.h>, which
+# "arm64_fdt.h": as -I it would also shadow libfdt's own <fdt.h>, which
 # <libfdt.h> includes with angle brackets.
 FDT_CPPFLAGS = -iquote src/arch/arm64 -Itests/unit $(CPPFLAGS)
 
@@ -17,6 +17,6 @@ obj/tests/unit/fdt/%.o: tests/unit/%.c
 	$(Q)$(CC) $(FDT_CPPFLAGS) $(DEP_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 UNIT_BIN += obj/tests/test_fdt
-obj/tests/test_fdt: obj/tests/unit/fdt/test_fdt.o obj/tests/arm64/fdt.o $(UNIT_COMMON)
+obj/tests/test_fdt: obj/tests/unit/fdt/test_fdt.o obj/tests/arm64/arm64_fdt.o $(UNIT_COMMON)
 
 -include $(wildcard obj/tests/arm64/*.d obj/tests/unit/fdt/*.d)

@@ -1,5 +1,5 @@
 /*
- * test_fdt.c: the arm64 device-tree builder (src/arch/arm64/fdt.c) on the
+ * test_fdt.c: the arm64 device-tree builder (src/arch/arm64/arm64_fdt.c) on the
  * host, read back with libfdt: the root, memory, CPUs and their MPIDRs,
  * PSCI, the timer's PPIs, GICv2/GICv3 and the ITS, phandles (the root's
  * interrupt-parent, PCI's interrupt-map and msi-map), the PCI host bridge
@@ -17,7 +17,7 @@
 #include <libfdt.h>
 
 #include "arch_types.h"
-#include "fdt.h"
+#include "arm64_fdt.h"
 #include "log.h"
 #include "unit.h"
 

@@ -1,5 +1,5 @@
 /*
- * fdt.c (arm64): the guest's flattened device tree, written with libfdt's
+ * arm64_fdt.c: the guest's flattened device tree, written with libfdt's
  * sequential-write API from struct arm64_fdt and arch_types.h, in the shape
  * Linux expects on QEMU's -M virt: memory, CPUs with PSCI, the architected
  * timer, a GICv2 or GICv3 (with an optional ITS), a generic ECAM PCI host
@@ -15,7 +15,7 @@
 #include <libfdt.h>
 
 #include "arch_types.h"
-#include "fdt.h"
+#include "arm64_fdt.h"
 
 /* Phandles: fixed, since the tree has exactly these two providers. */
 #define ARM64_FDT_PHANDLE_GIC	1
