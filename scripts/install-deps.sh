@@ -14,7 +14,8 @@
 #           arm64 architecture is added when missing); the arm64 bed:
 #           qemu-system-arm and Debian's arm64 kernel and busybox-static,
 #           unpacked (not installed) into /usr/local/lib/ringvm-bed/arm64/
-#           (boot/vmlinuz-*, lib/modules/*/, bin/busybox).
+#           (boot/vmlinuz-*, lib/modules/*/ with depmod's modules.dep,
+#           bin/busybox).
 #
 # libfdt-dev is not Multi-Arch: same (it cannot be installed for amd64 and
 # arm64 at once): its arm64 package is unpacked into
@@ -70,7 +71,7 @@ fi
 has_arm64() { dpkg --print-foreign-architectures | grep -qx arm64; }
 has_bed() {
 	ls "$BED_ARM64"/boot/vmlinuz-* >/dev/null 2>&1 &&
-		ls -d "$BED_ARM64"/lib/modules/*/ >/dev/null 2>&1 &&
+		ls "$BED_ARM64"/lib/modules/*/modules.dep >/dev/null 2>&1 &&
 		[ -x "$BED_ARM64/bin/busybox" ]
 }
 has_fdt() { [ -f "$FDT_PC" ] && [ -f "$FDT_ARM64/usr/lib/aarch64-linux-gnu/libfdt.a" ]; }
@@ -157,6 +158,10 @@ if [ "$mode" = all ] && ! has_bed; then
 	rm -rf "$BED_ARM64.new"
 	unpack_deb "${kpkg%:arm64}:arm64" "$BED_ARM64.new" >/dev/null
 	unpack_deb busybox-static:arm64 "$BED_ARM64.new" >/dev/null
+	# The package ships no modules.dep (its postinst runs depmod): make it.
+	for m in "$BED_ARM64.new"/lib/modules/*/; do
+		/sbin/depmod -b "$BED_ARM64.new" "$(basename "$m")"
+	done
 	rm -rf "$BED_ARM64"
 	mv "$BED_ARM64.new" "$BED_ARM64"
 	has_bed || { echo "install-deps: $BED_ARM64 is incomplete" >&2; exit 1; }
