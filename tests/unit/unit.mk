@@ -40,8 +40,8 @@ UNIT_BIN += obj/tests/test_aml
 obj/tests/test_aml: obj/tests/unit/test_aml.o obj/src/arch/x86/aml.o \
 	obj/src/arch/x86/acpi.o obj/src/arch/x86/dsdt.o obj/src/arch/x86/machine.o \
 	obj/src/arch/x86/pci_conf1.o obj/src/pci.o obj/src/irq.o obj/src/loop.o \
-	obj/src/gmem.o obj/src/bus.o obj/devices/serial.o obj/devices/pm.o \
-	obj/devices/pvpanic.o $(UNIT_STUB_CON) $(UNIT_COMMON)
+	obj/src/gmem.o obj/src/bus.o obj/devices/serial.o obj/src/arch/x86/pm.o \
+	obj/src/arch/x86/pvpanic.o $(UNIT_STUB_CON) $(UNIT_COMMON)
 
 UNIT_BIN += obj/tests/test_serial
 obj/tests/test_serial: obj/tests/unit/test_serial.o obj/devices/serial.o obj/src/bus.o \
