@@ -233,7 +233,12 @@ static void vcpu_handle_one(struct vm *vm, unsigned idx)
 			break;
 		case KVM_SYSTEM_EVENT_RESET:
 			/* arm64: the warm reset ringvm asks Linux to make on panic. */
-			loop_stop(vm->loop, ARCH_RESET_IS_PANIC(run) ? RV_EXIT_PANIC : RV_EXIT_REBOOT);
+			if (ARCH_RESET_IS_PANIC(run)) {
+				log_warnx("guest kernel panicked");
+				loop_stop(vm->loop, RV_EXIT_PANIC);
+			} else {
+				loop_stop(vm->loop, RV_EXIT_REBOOT);
+			}
 			break;
 		case KVM_SYSTEM_EVENT_CRASH:
 			loop_stop(vm->loop, RV_EXIT_PANIC);
