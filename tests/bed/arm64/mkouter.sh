@@ -77,5 +77,6 @@ if [ -e "$ARINGVM" ]; then
 	# ringvm finds ringvm-init beside itself.
 	[ ! -e "$ARINGVM_INIT" ] || cp "$ARINGVM_INIT" "$root/rv/ringvm-init"
 fi
-(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | ${BED64_COMPRESS:-lz4 -l -q -9} > "$out.tmp"
+# lz4 -1: the outer VM reaches /init as fast as with -9 (2.1 s), packing takes 1.4 s less; gzip boots 1 s slower.
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | ${BED64_COMPRESS:-lz4 -l -q -1} > "$out.tmp"
 mv "$out.tmp" "$out"
