@@ -6,7 +6,9 @@
 # "ok - arm64/GROUP/CASE" or "not ok - arm64/GROUP/CASE: why" with the output
 # tail, and "not ok - arm64 bed: ..." when the bed itself fails (no outer
 # VM, no /dev/kvm in it: a failure, never a skip).
-# usage: run.sh [GROUP...]   (default: every group)
+# usage: run.sh [GROUP[:REGEX]...]   (default: every group)
+# RV_BED64_DUMP=1: the outer VM's log (build/bed/arm64/outer.log) also gets
+# every case's whole output, between BED-DUMP-BEGIN/END lines.
 set -u
 . "$(dirname "$0")/common.sh"
 here=$TOP/tests/bed/arm64
@@ -43,7 +45,7 @@ start=$(date +%s)
 "$wd" 120 600 qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 \
     -cpu max,pauth-impdef=on -smp 1 -m 2048 -nodefaults -no-user-config \
     -nographic -serial stdio -no-reboot -kernel "$AKERNEL" -initrd "$outer" \
-    -append "console=ttyAMA0 rdinit=/init panic=-1 quiet rvbed.cases=$groups" > "$log" 2>&1 < /dev/null
+    -append "console=ttyAMA0 rdinit=/init panic=-1 quiet rvbed.cases=$groups${RV_BED64_DUMP:+ rvbed.dump}" > "$log" 2>&1 < /dev/null
 st=$?
 tr -d '\r' < "$log" > "$log.lf"
 # Case lines, named arm64/GROUP/CASE.
