@@ -1,5 +1,7 @@
 /*
- * serial.c: an 8250/16550A UART on COM1, connected to the host console.
+ * serial.c: an 8250/16550A UART, connected to the host console. Where it
+ * sits is the architecture's (arch_types.h): COM1's ports and IRQ 4 on
+ * x86, an ns16550a with byte registers on MMIO on arm64.
  *
  * Output: each THR write goes to the console's bounded ring. While the ring
  * is full, LSR reports the transmitter busy (THRE = 0), so an interrupt-
@@ -285,6 +287,12 @@ void serial_drained(void *dev)
 	serial_update_irq(s);
 }
 
+/* serial_bus: the bus the architecture puts the UART on. */
+static struct bus *serial_bus(struct vm *vm)
+{
+	return ARCH_UART_PIO ? &vm->pio : &vm->mmio;
+}
+
 static int serial_create(struct vm *vm, const void *conf, void **state, char *err,
     size_t errlen)
 {
@@ -297,11 +305,12 @@ static int serial_create(struct vm *vm, const void *conf, void **state, char *er
 		return -ENOMEM;
 	s->vm = vm;
 	s->con = vm->console;
-	s->irq = X86_COM1_IRQ;
+	s->irq = ARCH_UART_IRQ;
 	serial_reset(s);
-	r = bus_add(&vm->pio, X86_COM1_PORT, 8, &serial_bus_ops, s, "serial");
+	r = bus_add(serial_bus(vm), ARCH_UART_BASE, 8, &serial_bus_ops, s, "serial");
 	if (r) {
-		snprintf(err, errlen, "ports %#x-%#x are taken", X86_COM1_PORT, X86_COM1_PORT + 7);
+		snprintf(err, errlen, "%s %#llx-%#llx are taken", ARCH_UART_PIO ? "ports" : "addresses",
+		    (unsigned long long)ARCH_UART_BASE, (unsigned long long)ARCH_UART_BASE + 7);
 		free(s);
 		return r;
 	}
@@ -320,7 +329,7 @@ static int serial_destroy(struct vm *vm, void *state)
 	if (s->tx_dropped)
 		log_warnx("serial: %lu output bytes dropped while the console was full",
 		    s->tx_dropped);
-	bus_remove(&vm->pio, X86_COM1_PORT);
+	bus_remove(serial_bus(vm), ARCH_UART_BASE);
 	free(s);
 	return 0;
 }
@@ -331,8 +340,9 @@ static int serial_describe(const void *state, struct dev_desc *d)
 	*d = (struct dev_desc){
 		.acpi_name = "COM1", .acpi_hid = "PNP0501", .acpi_uid = 1,
 		.dt_compatible = "ns16550a",
-		.res = { { DEV_RES_PIO, X86_COM1_PORT, 8 } }, .nr_res = 1,
-		.irq = X86_COM1_IRQ,
+		.res = { { ARCH_UART_PIO ? DEV_RES_PIO : DEV_RES_MMIO, ARCH_UART_BASE, 8 } },
+		.nr_res = 1,
+		.irq = ARCH_UART_IRQ,
 	};
 	return 1;
 }

@@ -6,6 +6,10 @@
  *   ARCH_IRQCHIP_GSIS     interrupt-controller pins usable as lines
  *   ARCH_IRQCHIP_ROUTES   routing entries arch_irq_routes may fill
  *   ARCH_PCI_MMIO_GPA, ARCH_PCI_MMIO_SIZE   the 32-bit PCI BAR window
+ *   ARCH_IRQ_LINE(gsi)    KVM_IRQ_LINE's irq field for a line
+ *   ARCH_UART_PIO, ARCH_UART_BASE, ARCH_UART_IRQ   the console UART: on
+ *                         port I/O (1) or MMIO (0), its base and its line
+ *   ARCH_DEVICES(X)       the platform devices of src/arch/<arch>/, X(ops) each
  *   struct arch_vm        the architecture's part of struct vm
  * The core calls these hooks and nothing else in src/arch/: the memory
  * map, the interrupt controller and its routing, the PCI configuration
@@ -75,7 +79,12 @@ int arch_boot_load(struct vm *vm, const struct rv_config *cfg, struct rv_err *er
 /* arch_boot_fini: release what arch_boot_check kept open. */
 void arch_boot_fini(struct vm *vm);
 
-/* arch_vcpu_setup: CPUID, MSRs and, for the boot CPU, the entry registers. */
+/*
+ * arch_vcpu_setup: CPUID, MSRs and, for the boot CPU, the entry registers
+ * (from what arch_boot_check found). Called for vCPU 0, 1, ... right after
+ * arch_vm_setup, before any route, irqfd or device exists: the last call
+ * may finish an interrupt controller that needs every vCPU (arm64's vGIC).
+ */
 int arch_vcpu_setup(struct vm *vm, struct vcpu *vcpu, struct rv_err *err);
 
 #endif

@@ -20,18 +20,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch_types.h"
 #include "config.h"
 #include "device.h"
 #include "devinst.h"
 
 /* Every device, defined in its own file in devices/ (whose header may repeat it). */
-extern const struct device_ops serial_ops, pm_ops, pvpanic_ops, vblk_ops, vnet_ops, vsock_ops,
-    vrng_ops;
+extern const struct device_ops serial_ops, vblk_ops, vnet_ops, vsock_ops, vrng_ops;
+
+/*
+ * The architecture's platform devices (arch_types.h: ARCH_DEVICES), defined
+ * in src/arch/<arch>/: x86's ACPI power management and pvpanic ports; arm64
+ * has none, PSCI does their work.
+ */
+#define DEVICES_EXTERN(ops) extern const struct device_ops ops;
+#define DEVICES_ROW(ops) &ops,
+ARCH_DEVICES(DEVICES_EXTERN)
 
 const struct device_ops *const rv_devices[] = {
 	&serial_ops,
-	&pm_ops,
-	&pvpanic_ops,
+	ARCH_DEVICES(DEVICES_ROW)
 	&vblk_ops,
 	&vnet_ops,
 	&vsock_ops,

@@ -46,10 +46,13 @@ static int irq_push(struct vm *vm)
 			continue;
 		t->entries[n++] = (struct kvm_irq_routing_entry){
 			.gsi = m->gsi, .type = KVM_IRQ_ROUTING_MSI,
+			/* An ITS (arm64) translates by sender: KVM wants the requester ID. */
+			.flags = vm->msi_devid ? KVM_MSI_VALID_DEVID : 0,
 			.u.msi = {
 				.address_lo = (uint32_t)m->addr,
 				.address_hi = (uint32_t)(m->addr >> 32),
 				.data = m->data,
+				.devid = vm->msi_devid ? m->devid : 0,
 			},
 		};
 	}
@@ -96,7 +99,7 @@ void irq_fini(struct vm *vm)
 	vm->irq.table = NULL;
 }
 
-int irq_msi_alloc(struct vm *vm)
+int irq_msi_alloc(struct vm *vm, uint32_t devid)
 {
 	struct irq *irq = &vm->irq;
 	struct irq_msi *m;
@@ -106,6 +109,7 @@ int irq_msi_alloc(struct vm *vm)
 		return -ENOSPC;
 	m = &irq->msi[irq->nr_msi];
 	m->valid = false;
+	m->devid = devid;
 	m->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (m->fd < 0)
 		return -errno;
@@ -203,7 +207,7 @@ int irq_shared_set(struct vm *vm, unsigned gsi, unsigned src, bool level)
 
 int irq_line(struct vm *vm, unsigned gsi, bool level)
 {
-	struct kvm_irq_level l = { .irq = gsi, .level = level ? 1 : 0 };
+	struct kvm_irq_level l = { .irq = ARCH_IRQ_LINE(gsi), .level = level ? 1 : 0 };
 
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
 		return -errno;

@@ -25,6 +25,7 @@ struct irq_msi {
 	uint64_t addr;
 	uint32_t data;
 	bool valid;		/* routed; false while masked or unprogrammed */
+	uint32_t devid;		/* the sender's PCI requester ID */
 	int fd;			/* irqfd eventfd bound to gsi, -1 when unused */
 };
 
@@ -50,10 +51,12 @@ int irq_init(struct vm *vm, struct rv_err *err);
 void irq_fini(struct vm *vm);
 
 /*
- * irq_msi_alloc: reserve an MSI route with an irqfd. Returns its index
+ * irq_msi_alloc: reserve an MSI route with an irqfd for the PCI function
+ * whose requester ID is `devid` (bus << 8 | slot << 3 | fn; KVM needs it
+ * where an ITS translates MSIs, vm->msi_devid). Returns its index
  * (>= 0) or -ENOSPC / -errno. Setup only.
  */
-int irq_msi_alloc(struct vm *vm);
+int irq_msi_alloc(struct vm *vm, uint32_t devid);
 
 /*
  * irq_msi_stage: record that route `idx` should point at message (addr,

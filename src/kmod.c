@@ -81,7 +81,7 @@ static int kmod_release(const uint8_t *text, size_t n, char *ver, size_t len, ch
 
 
 /*
- * kmod_elf_version: an ELF vmlinux has no boot header; its release is in
+ * kmod_elf_version: an ELF vmlinux (or an arm64 Image) has no boot header; its release is in
  * the banner /proc/version prints, "Linux version <release> (...". The
  * file is scanned for the first such text whose release passes
  * kmod_release, KMOD_SCAN_CHUNK bytes at a time with an overlap so that no
@@ -163,7 +163,11 @@ int kmod_kernel_version(int fd, char *ver, size_t len, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot be read: %s", strerror(-r));
 		return r;
 	}
-	if (!memcmp(hdr, "\177ELF", 4))
+	/*
+	 * An ELF vmlinux and an arm64 Image ("ARM\x64" at 0x38) have no version
+	 * field: both hold the kernel's text uncompressed, banner included.
+	 */
+	if (!memcmp(hdr, "\177ELF", 4) || !memcmp(hdr + 0x38, "ARM\x64", 4))
 		return kmod_elf_version(fd, size, ver, len, err, errlen);
 	if (memcmp(hdr + 0x202, "HdrS", 4)) {
 		snprintf(err, errlen, "is not a bzImage (no HdrS boot header at 0x202)");

@@ -129,7 +129,7 @@ static int main_check(struct vm *vm, struct rv_config *cfg, struct rv_err *err)
 	return r;
 }
 
-/* main_setup: the VM, its services and devices, the boot image, the vCPUs, in that order. */
+/* main_setup: the VM and its vCPUs, its services and devices, the boot image, in that order; then the vCPUs go. */
 static int main_setup(struct vm *vm, struct rv_config *cfg, struct loop *loop,
     struct console *console, struct runner *runner, struct sandbox *sb, struct rv_err *err)
 {
@@ -144,7 +144,13 @@ static int main_setup(struct vm *vm, struct rv_config *cfg, struct loop *loop,
 	r = loop_block_signals();
 	if (r)
 		return rv_fail(err, RV_EXIT_FAILURE, -r, "pthread_sigmask");
-	if ((r = vm_create(vm, cfg, err)) || (r = irq_init(vm, err)))
+	/*
+	 * The vCPUs right after the VM: an interrupt controller may need them
+	 * all before it routes anything (arm64's vGIC initialises once every
+	 * vCPU exists, and KVM takes no irqfd before that).
+	 */
+	if ((r = vm_create(vm, cfg, err)) || (r = vcpu_create_all(vm, err)) ||
+	    (r = irq_init(vm, err)))
 		return r;
 	r = loop_init(loop, err->msg, sizeof(err->msg));
 	if (r)
@@ -168,7 +174,7 @@ static int main_setup(struct vm *vm, struct rv_config *cfg, struct loop *loop,
 	r = sandbox_arm(sb, vm->runtime_paths, vm->nr_runtime_paths, err);
 	if (r)
 		return r;
-	if ((r = arch_boot_load(vm, cfg, err)) || (r = vcpu_create_all(vm, err)))
+	if ((r = arch_boot_load(vm, cfg, err)))
 		return r;
 	return vcpu_start_all(vm, err);
 }

@@ -108,7 +108,8 @@ int msix_init(struct msix *m, struct vm *vm, struct pci_dev *pd, unsigned nr,
 	/* Only the enable and mask-all bits of message control are writable. */
 	pd->wmask[m->cap + 3] = (MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL) >> 8;
 	for (unsigned i = 0; i < nr; i++) {
-		int r = irq_msi_alloc(vm);
+		/* Bus 0, function 0: the requester ID is the slot's devfn. */
+		int r = irq_msi_alloc(vm, pd->slot << 3);
 
 		if (r < 0)
 			return r;

@@ -34,6 +34,7 @@ struct vm {
 	int vm_fd;			/* KVM_CREATE_VM */
 	int run_size;			/* KVM_GET_VCPU_MMAP_SIZE */
 	unsigned max_vcpus;		/* KVM_CAP_MAX_VCPUS */
+	bool msi_devid;			/* MSI routes carry the requester ID (arch_vm_setup: arm64's ITS) */
 	const struct rv_config *cfg;	/* the configuration, with the device instances */
 	struct gmem mem;
 	struct bus pio;			/* port I/O space (x86) */

@@ -48,7 +48,7 @@ void irq_fini(struct vm *vm)
 	vm->irq.nr_msi = 0;
 }
 
-int irq_msi_alloc(struct vm *vm)
+int irq_msi_alloc(struct vm *vm, uint32_t devid)
 {
 	struct irq_msi *m;
 

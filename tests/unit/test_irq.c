@@ -102,9 +102,9 @@ int main(void)
 	refuse_line = 1;
 	UNIT_OK(&u, irq_line(&vm, 4, true) == -EINVAL, "irq_line: KVM's refusal comes back as -errno");
 	refuse_line = 0;
-	a = irq_msi_alloc(&vm);
-	b = irq_msi_alloc(&vm);
-	c = irq_msi_alloc(&vm);
+	a = irq_msi_alloc(&vm, 8);
+	b = irq_msi_alloc(&vm, 8);
+	c = irq_msi_alloc(&vm, 8);
 	UNIT_OK(&u, a == 0 && b == 1 && c == 2 && vm.irq.msi[0].gsi == IRQ_MSI_GSI_BASE &&
 	    vm.irq.msi[2].gsi == IRQ_MSI_GSI_BASE + 2 && vm.irq.msi[3].gsi == IRQ_NONE_GSI,
 	    "S5: allocated routes get real GSIs from 24; the rest keep the sentinel");
@@ -144,6 +144,15 @@ int main(void)
 	    "setting a route to what it is sends nothing");
 	UNIT_OK(&u, irq_msi_stage(&vm, 7, true, 0, 0) == -EINVAL && irq_msi_set(&vm, 3, true, 0, 0) == -EINVAL,
 	    "an index never allocated is refused");
+	/* An ITS (arm64) translates by sender: the routes then carry the requester ID. */
+	UNIT_OK(&u, last[last_nr - 1].flags == 0 && last[last_nr - 1].u.msi.devid == 0,
+	    "without msi_devid a route has no device ID (x86)");
+	vm.msi_devid = true;
+	UNIT_OK(&u, irq_msi_set(&vm, 2, true, 0xfee03000, 0x44) == 0 &&
+	    last[last_nr - 1].type == KVM_IRQ_ROUTING_MSI &&
+	    last[last_nr - 1].flags == KVM_MSI_VALID_DEVID && last[last_nr - 1].u.msi.devid == 8,
+	    "with msi_devid the route carries the sender's requester ID (slot 1: 8)");
+	vm.msi_devid = false;
 	irq_fini(&vm);
 	UNIT_OK(&u, vm.irq.nr_msi == 0 && vm.irq.msi[0].gsi == IRQ_NONE_GSI && vm.irq.msi[0].fd == -1,
 	    "S5: fini puts the sentinel back");

@@ -148,6 +148,23 @@ static void test_elf(void)
 	ELFVER("E61", 2 * mib, 0, NULL, "ELF: no banner is -ENODATA");
 }
 
+/* test_arm64: an arm64 Image ("ARM\x64" at 0x38) is scanned for its banner too. */
+static void test_arm64(void)
+{
+	static const char banner[] = "Linux version 6.1.0-57-arm64 (debian-kernel@lists.debian.org)";
+	uint8_t *img = calloc(1, 1u << 20);
+	const char *v;
+
+	memcpy(img + 0x38, "ARM\x64", 4);
+	memcpy(img + 300000, banner, sizeof(banner) - 1);
+	v = version(img, 1u << 20, KMOD_VERSION_LEN);
+	UNIT_OK(&u, !strcmp(v, "6.1.0-57-arm64"), "arm64 Image: the banner's release");
+	memset(img + 300000, 0, sizeof(banner));
+	v = version(img, 1u << 20, KMOD_VERSION_LEN);
+	UNIT_OK(&u, !strcmp(v, "E61"), "arm64 Image: no banner is -ENODATA");
+	free(img);
+}
+
 /* test_boot: every /boot/vmlinuz-VER reads as VER; the first VER with modules goes to `ver`. */
 static void test_boot(char *ver, size_t len)
 {
@@ -282,6 +299,7 @@ int main(void)
 
 	test_synthetic();
 	test_elf();
+	test_arm64();
 	test_boot(ver, sizeof(ver));
 	/* The running kernel's tree when there is one, else an installed kernel's. */
 	if (uname(&un) == 0) {

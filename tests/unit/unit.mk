@@ -22,7 +22,7 @@ obj/tests/test_cli: obj/tests/unit/test_cli.o obj/src/cli.o $(DEVICE_OBJ) $(NETB
 	obj/src/arch/x86/machine.o obj/src/loop.o $(UNIT_STUB_CON) $(UNIT_COMMON)
 
 UNIT_BIN += obj/tests/test_boot
-obj/tests/test_boot: obj/tests/unit/test_boot.o obj/src/arch/x86/boot.o obj/src/arch/x86/pvh.o \
+obj/tests/test_boot: obj/tests/unit/test_boot.o obj/src/arch/x86/boot.o obj/src/bootfile.o obj/src/arch/x86/pvh.o \
 	obj/src/arch/x86/acpi.o obj/src/arch/x86/dsdt.o obj/src/arch/x86/aml.o obj/src/arch/x86/cpu.o \
 	obj/src/arch/x86/machine.o obj/src/pci.o obj/src/irq.o obj/src/gmem.o \
 	obj/src/bus.o obj/src/kcache.o obj/src/kcache_evict.o obj/src/kcache_memo.o obj/src/arch/x86/kimage.o \
@@ -30,7 +30,7 @@ obj/tests/test_boot: obj/tests/unit/test_boot.o obj/src/arch/x86/boot.o obj/src/
 
 # The ELF/PVH loader: its checks and writers alone, and through boot.c's hooks.
 UNIT_BIN += obj/tests/test_pvh
-obj/tests/test_pvh: obj/tests/unit/test_pvh.o obj/src/arch/x86/pvh.o obj/src/arch/x86/boot.o \
+obj/tests/test_pvh: obj/tests/unit/test_pvh.o obj/src/arch/x86/pvh.o obj/src/arch/x86/boot.o obj/src/bootfile.o \
 	obj/src/arch/x86/acpi.o obj/src/arch/x86/dsdt.o obj/src/arch/x86/aml.o obj/src/arch/x86/cpu.o \
 	obj/src/arch/x86/machine.o obj/src/pci.o obj/src/irq.o obj/src/gmem.o \
 	obj/src/bus.o obj/src/kcache.o obj/src/kcache_evict.o obj/src/kcache_memo.o obj/src/arch/x86/kimage.o \
@@ -40,8 +40,8 @@ UNIT_BIN += obj/tests/test_aml
 obj/tests/test_aml: obj/tests/unit/test_aml.o obj/src/arch/x86/aml.o \
 	obj/src/arch/x86/acpi.o obj/src/arch/x86/dsdt.o obj/src/arch/x86/machine.o \
 	obj/src/arch/x86/pci_conf1.o obj/src/pci.o obj/src/irq.o obj/src/loop.o \
-	obj/src/gmem.o obj/src/bus.o obj/devices/serial.o obj/devices/pm.o \
-	obj/devices/pvpanic.o $(UNIT_STUB_CON) $(UNIT_COMMON)
+	obj/src/gmem.o obj/src/bus.o obj/devices/serial.o obj/src/arch/x86/pm.o \
+	obj/src/arch/x86/pvpanic.o $(UNIT_STUB_CON) $(UNIT_COMMON)
 
 UNIT_BIN += obj/tests/test_serial
 obj/tests/test_serial: obj/tests/unit/test_serial.o obj/devices/serial.o obj/src/bus.o \

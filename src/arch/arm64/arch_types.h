@@ -50,6 +50,8 @@
 #define ARCH_PCI_MMIO_SIZE	ARM64_PCI_MMIO_SIZE
 /* KVM_IRQ_LINE's irq field for line `gsi`: type SPI (1) in bits 24+, the INTID below. */
 #define ARCH_IRQ_LINE(gsi)	((1u << 24) | (ARM64_GIC_SPI_BASE + (gsi)))
+/* No platform devices of its own: PSCI (in KVM) powers off, resets and reports panics. */
+#define ARCH_DEVICES(X)
 /* The console UART: an ns16550a on MMIO (devices/serial.c). */
 #define ARCH_UART_PIO		0
 #define ARCH_UART_BASE		ARM64_UART_GPA

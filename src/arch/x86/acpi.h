@@ -13,7 +13,7 @@ struct vm;
  * acpi_build: write RSDP, XSDT, FADT, MADT and DSDT into the reserved area
  * below 1 MiB and record the RSDP address in vm->arch.rsdp_gpa. The machine
  * is "hardware-reduced" ACPI: no PM timer, no 8259, no SCI; power-off and
- * reset go through the FADT sleep-control and reset registers (devices/pm.c).
+ * reset go through the FADT sleep-control and reset registers (src/arch/x86/pm.c).
  * The DSDT comes from dsdt.c (the PCI bus and the devices' describe hooks).
  * Returns 0 or -errno with the reason in `err`.
  */

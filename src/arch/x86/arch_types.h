@@ -40,6 +40,14 @@
 #define ARCH_IRQCHIP_ROUTES	(24 + 16)	/* I/O APIC pins, plus the PIC's for the ISA 16 */
 #define ARCH_PCI_MMIO_GPA	X86_PCI_MMIO_GPA
 #define ARCH_PCI_MMIO_SIZE	X86_PCI_MMIO_SIZE
+/* KVM_IRQ_LINE's irq field for line `gsi`: on x86 the GSI itself. */
+#define ARCH_IRQ_LINE(gsi)	(gsi)
+/* Platform devices of this architecture, X(ops) each, in the device table after the UART. */
+#define ARCH_DEVICES(X)		X(pm_ops) X(pvpanic_ops)
+/* The console UART: COM1 (devices/serial.c). */
+#define ARCH_UART_PIO		1
+#define ARCH_UART_BASE		X86_COM1_PORT
+#define ARCH_UART_IRQ		X86_COM1_IRQ
 
 /* PCI INTx wiring: pin A of slot s goes to GSI 16 + s % 8 (x86/pci_conf1.c, the DSDT's _PRT). */
 #define X86_PCI_INTX_GSI_BASE	16

@@ -21,6 +21,7 @@
 
 #include "arch.h"
 #include "boot.h"
+#include "bootfile.h"
 #include "acpi.h"
 #include "cpu.h"
 #include "kcache.h"
@@ -122,30 +123,6 @@ int boot_place_initrd(struct arch_vm *a, uint64_t low_ram_end, uint64_t ram_size
 }
 
 /*
- * boot_open: open a regular file read-only into *fd. Returns 0, or -errno
- * with status 3 and a clear line in `err` (*fd stays open for
- * arch_boot_fini when only a later step failed).
- */
-static int boot_open(const char *what, const char *path, int *fd, uint64_t *size,
-    struct rv_err *err)
-{
-	struct stat st;
-
-	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer. */
-	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (*fd < 0)
-		return rv_fail(err, RV_EXIT_BADFILE, errno, "cannot open %s '%s'", what, path);
-	if (fstat(*fd, &st) < 0)
-		return rv_fail(err, RV_EXIT_BADFILE, errno, "cannot stat %s '%s'", what, path);
-	if (!S_ISREG(st.st_mode))
-		return rv_fail(err, RV_EXIT_BADFILE, 0, "%s '%s' is not a regular file", what, path);
-	if (fcntl(*fd, F_SETFL, 0) < 0)
-		return rv_fail(err, RV_EXIT_BADFILE, errno, "cannot use %s '%s'", what, path);
-	*size = (uint64_t)st.st_size;
-	return 0;
-}
-
-/*
  * boot_cmdline: ringvm's defaults (with X86_NOINITRD_CMDLINE when there is no
  * initrd), then the user's text, into *out (malloc). Fails with status 2
  * when the whole line is longer than `limit` (the kernel's cmdline_size) or
@@ -224,7 +201,7 @@ int arch_boot_check(struct vm *vm, const struct rv_config *cfg, struct rv_err *e
 	int r;
 
 	a->initrd_fd = -1;
-	r = boot_open("kernel", cfg->kernel, &a->kernel_fd, &size, err);
+	r = bootfile_open("kernel", cfg->kernel, &a->kernel_fd, &size, err);
 	if (r)
 		return r;
 	n = pread(a->kernel_fd, head, sizeof(head), 0);
@@ -248,7 +225,7 @@ int arch_boot_check(struct vm *vm, const struct rv_config *cfg, struct rv_err *e
 	if (r || (!cfg->initrd && !cfg->initrd_extra_len))
 		return r;
 	if (cfg->initrd) {
-		r = boot_open("initrd", cfg->initrd, &a->initrd_fd, &a->initrd_file_size, err);
+		r = bootfile_open("initrd", cfg->initrd, &a->initrd_fd, &a->initrd_file_size, err);
 		if (r)
 			return r;
 		if (a->initrd_file_size == 0)

@@ -17,7 +17,7 @@
 #include "pci.h"
 #include "vm.h"
 
-/* dsdt_s5: \_S5 with SLP_TYP 5 for the sleep-control register (devices/pm.c). */
+/* dsdt_s5: \_S5 with SLP_TYP 5 for the sleep-control register (src/arch/x86/pm.c). */
 static void dsdt_s5(struct aml *aml)
 {
 	size_t m;

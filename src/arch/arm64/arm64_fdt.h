@@ -1,5 +1,5 @@
 /*
- * fdt.h (arm64): the guest's device tree, built with libfdt from a plain
+ * arm64_fdt.h: the guest's device tree, built with libfdt from a plain
  * description of the machine. The addresses and interrupt numbers come
  * from arch_types.h; what varies per VM (RAM, vCPUs, GIC version, ITS,
  * command line, initrd, the platform devices' dev_desc) comes in struct
@@ -22,7 +22,7 @@ struct arm64_fdt {
 	uint64_t ram_base, ram_size;	/* one memory node */
 	unsigned nr_cpus;		/* 1..64 (GICv2: 1..8); MPIDR Aff0 = i % 16, Aff1 = i / 16 */
 	unsigned gic_version;		/* 2 or 3 */
-	bool its;			/* GICv3 only: an ITS, and PCI's msi-parent points at it */
+	bool its;			/* GICv3 only: an ITS, and PCI's msi-map sends requester IDs to it unchanged */
 	const char *bootargs;		/* /chosen/bootargs */
 	uint64_t initrd_start, initrd_end;	/* /chosen linux,initrd-*; both 0 for none */
 	const uint8_t *seed;		/* ARM64_FDT_SEED_LEN bytes for /chosen/rng-seed, or NULL */
