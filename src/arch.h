@@ -10,6 +10,8 @@
  *   ARCH_UART_PIO, ARCH_UART_BASE, ARCH_UART_IRQ   the console UART: on
  *                         port I/O (1) or MMIO (0), its base and its line
  *   ARCH_DEVICES(X)       the platform devices of src/arch/<arch>/, X(ops) each
+ *   ARCH_RESET_IS_PANIC(run)   a KVM_SYSTEM_EVENT_RESET exit that reports a panic
+ *   ARCH_SYSCALL_ARG(uc, i), ARCH_SYS_POLL, ARCH_SYS_READLINK   for the sandbox
  *   struct arch_vm        the architecture's part of struct vm
  * The core calls these hooks and nothing else in src/arch/: the memory
  * map, the interrupt controller and its routing, the PCI configuration

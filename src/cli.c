@@ -34,6 +34,7 @@ enum {
 	CLI_OPT_MODULES,
 	CLI_OPT_SANDBOX,
 	CLI_OPT_KCACHE,
+	CLI_OPT_DUMP_DTB,
 	CLI_OPT_DEVICE = 0x200,		/* + index in rv_devices */
 };
 
@@ -49,7 +50,7 @@ struct cli_core {
 };
 
 static const struct cli_core cli_core_opts[] = {
-	{ "kernel", required_argument, 'k', "FILE", "Linux bzImage to boot (required)" },
+	{ "kernel", required_argument, 'k', "FILE", "Linux kernel to boot (required): x86 bzImage or ELF, arm64 Image" },
 	{ "initrd", required_argument, 'i', "FILE", "initramfs to load" },
 	{ "append", required_argument, 'a', "CMDLINE", "kernel command line, after ringvm's defaults" },
 	{ "memory", required_argument, 'm', "SIZE", "guest memory: 256M, 1G, ... (default 256M)" },
@@ -71,6 +72,8 @@ static const struct cli_core cli_core_opts[] = {
 	{ "kcache", required_argument, CLI_OPT_KCACHE, "on|off",
 	    "keep unpacked kernels in ~/.cache/ringvm (default on)" },
 	{ "check", no_argument, CLI_OPT_CHECK, NULL, "check the options and files, start nothing" },
+	{ "dump-dtb", required_argument, CLI_OPT_DUMP_DTB, "FILE",
+	    "arm64: write the guest's device tree to FILE, start nothing" },
 	{ "help", no_argument, 'h', NULL, "show this help" },
 	{ "version", no_argument, 'V', NULL, "show the version" },
 };
@@ -428,6 +431,7 @@ static enum cli_result cli_option(struct cli_state *st, int c, int longidx, char
 	case CLI_OPT_CHECK:
 		cfg->check_only = true;
 		return CLI_RUN;
+	case CLI_OPT_DUMP_DTB: return cli_once(st, &cfg->dump_dtb, c, longidx, err, errlen);
 	case CLI_OPT_SANDBOX:
 		if (strcmp(optarg, "on") && strcmp(optarg, "off"))
 			return cli_err(err, errlen, "sandbox '%s' is not on or off", optarg);

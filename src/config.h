@@ -46,6 +46,7 @@ struct rv_config {
 	uint64_t mem_size;	/* -m, in bytes */
 	unsigned ncpus;		/* -c */
 	bool check_only;	/* --check: judge the command line and files, start nothing */
+	const char *dump_dtb;	/* --dump-dtb: write the device tree here, start nothing (arm64) */
 	bool sandbox_off;	/* --sandbox off: no seccomp, no Landlock (debugging only) */
 	bool kernel_cache_off;	/* --kcache off: unpack the kernel in memory, no cache (kcache.h) */
 	/* Set by ringvm itself (the command runner), not by an option: */

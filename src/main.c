@@ -174,7 +174,8 @@ static int main_setup(struct vm *vm, struct rv_config *cfg, struct loop *loop,
 	r = sandbox_arm(sb, vm->runtime_paths, vm->nr_runtime_paths, err);
 	if (r)
 		return r;
-	if ((r = arch_boot_load(vm, cfg, err)))
+	/* --dump-dtb: the device tree is written (arch_boot_load); nothing runs. */
+	if ((r = arch_boot_load(vm, cfg, err)) || cfg->dump_dtb)
 		return r;
 	return vcpu_start_all(vm, err);
 }
@@ -268,7 +269,7 @@ int main(int argc, char **argv)
 	}
 	if (main_setup(&vm, &cfg, &loop, &console, runner, &sandbox, &err))
 		main_fail(&cfg, &err);
-	status = main_run(&vm, &cfg, &loop, &console, runner);
+	status = cfg.dump_dtb ? RV_EXIT_POWEROFF : main_run(&vm, &cfg, &loop, &console, runner);
 
 	/* Orderly shutdown: vCPUs out of KVM_RUN, guest output flushed, terminal back. */
 	vcpu_stop_all(&vm);

@@ -26,6 +26,7 @@
 #include <linux/kvm.h>
 #include <seccomp.h>
 
+#include "arch_types.h"
 #include "sandbox.h"
 
 #define EQ(n, v) { (n), SCMP_CMP_EQ, (uint64_t)(v), 0 }
@@ -79,7 +80,7 @@ static const struct sandbox_rule sandbox_loop_rules[] = {
 	ANY("epoll_pwait"),
 	ANY("epoll_ctl"),
 	/* At exit: the console's and the command's last output wait for a slow reader. */
-	ANY("poll"),
+	ANY(ARCH_SYS_POLL),
 	ANY("read"),
 	ANY("readv"),
 	ANY("write"),
@@ -167,7 +168,7 @@ static const struct sandbox_rule sandbox_loop_rules[] = {
  */
 const struct sandbox_rule sandbox_sanitizer_rules[] = {
 	ONE("openat", MASKED(2, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY), "read-only"),
-	ANY("readlink"),
+	ANY(ARCH_SYS_READLINK),
 	ANY("sched_yield"),
 	ANY("sigaltstack"),
 	NO_EXEC("mmap", 2),

@@ -232,7 +232,8 @@ static void vcpu_handle_one(struct vm *vm, unsigned idx)
 			loop_stop(vm->loop, RV_EXIT_POWEROFF);
 			break;
 		case KVM_SYSTEM_EVENT_RESET:
-			loop_stop(vm->loop, RV_EXIT_REBOOT);
+			/* arm64: the warm reset ringvm asks Linux to make on panic. */
+			loop_stop(vm->loop, ARCH_RESET_IS_PANIC(run) ? RV_EXIT_PANIC : RV_EXIT_REBOOT);
 			break;
 		case KVM_SYSTEM_EVENT_CRASH:
 			loop_stop(vm->loop, RV_EXIT_PANIC);

@@ -56,6 +56,18 @@
 #define ARCH_UART_PIO		0
 #define ARCH_UART_BASE		ARM64_UART_GPA
 #define ARCH_UART_IRQ		ARM64_UART_SPI
+/*
+ * A KVM reset event that reports a panic (src/vcpu.c): PSCI SYSTEM_RESET2,
+ * the warm reset Linux makes on panic with reboot=panic_warm (boot.c).
+ */
+#define ARCH_RESET_IS_PANIC(run)	(((run)->system_event.flags & \
+					    KVM_SYSTEM_EVENT_RESET_FLAG_PSCI_RESET2) != 0)
+
+/* The sandbox (src/sandbox*.c): argument `i` (0-2) of a trapped call, and per-architecture names. */
+#define ARCH_SYSCALL_ARG(uc, i)	((unsigned long)(uc)->uc_mcontext.regs[(i)])
+#define ARCH_SYS_POLL		"ppoll"		/* arm64 has no poll(2): glibc's poll is ppoll */
+#define ARCH_SYS_READLINK	"readlinkat"
+
 /* The Image header and where the kernel, DTB and initrd go (boot.c). */
 #define ARM64_FDT_MAX		0x200000ull	/* the device tree: at most 2 MiB */
 

@@ -146,7 +146,7 @@ int arch_boot_check(struct vm *vm, const struct rv_config *cfg, struct rv_err *e
 	if (cfg->mem_size < 2 * BOOT_2M || kernel_end > a->fdt_gpa)
 		return rv_fail(err, RV_EXIT_USAGE, 0, "memory size %" PRIu64 "M is too small for "
 		    "kernel '%s': it needs %" PRIu64 "M", cfg->mem_size >> 20, cfg->kernel,
-		    (kernel_end - ARM64_RAM_GPA + 2 * BOOT_2M + (1 << 20) - 1) >> 20);
+		    (uint64_t)((kernel_end - ARM64_RAM_GPA + 2 * BOOT_2M + (1 << 20) - 1) >> 20));
 	r = boot_cmdline(cfg, &a->cmdline, err);
 	if (r || (!cfg->initrd && !cfg->initrd_extra_len))
 		return r;

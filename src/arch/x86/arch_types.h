@@ -66,6 +66,15 @@
 #define X86_PM_RESET_VALUE	0x01
 #define X86_KBD_STATUS_PORT	0x64	/* i8042 command port: 0xfe pulses CPU reset */
 
+/* A KVM reset event that reports a panic (src/vcpu.c): none on x86 (pvpanic does). */
+#define ARCH_RESET_IS_PANIC(run)	0
+
+/* The sandbox (src/sandbox*.c): argument `i` (0-2) of a trapped call, and per-architecture names. */
+#define ARCH_SYSCALL_ARG(uc, i)	((unsigned long)(uc)->uc_mcontext.gregs[(i) == 0 ? REG_RDI : \
+				    (i) == 1 ? REG_RSI : REG_RDX])
+#define ARCH_SYS_POLL		"poll"
+#define ARCH_SYS_READLINK	"readlink"
+
 /* How the kernel file boots: its form decides the loader and the entry registers. */
 enum x86_kernel_form {
 	X86_KERNEL_BZIMAGE,	/* Linux boot protocol, 64-bit entry (boot.c) */

@@ -201,6 +201,9 @@ int arch_boot_check(struct vm *vm, const struct rv_config *cfg, struct rv_err *e
 	int r;
 
 	a->initrd_fd = -1;
+	if (cfg->dump_dtb)
+		return rv_fail(err, RV_EXIT_USAGE, 0, "--dump-dtb: an x86 guest is described by "
+		    "ACPI tables, not a device tree");
 	r = bootfile_open("kernel", cfg->kernel, &a->kernel_fd, &size, err);
 	if (r)
 		return r;
