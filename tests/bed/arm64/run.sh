@@ -9,6 +9,8 @@
 # usage: run.sh [GROUP[:REGEX]...]   (default: every group)
 # RV_BED64_DUMP=1: the outer VM's log (build/bed/arm64/outer.log) also gets
 # every case's whole output, between BED-DUMP-BEGIN/END lines.
+# RV_BED64_ARGS="--sandbox off" (a diagnostic): options before every ringvm
+# run's own (no commas in them).
 set -u
 . "$(dirname "$0")/common.sh"
 here=$TOP/tests/bed/arm64
@@ -45,11 +47,11 @@ start=$(date +%s)
 "$wd" 120 330 qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 \
     -cpu max,pauth-impdef=on -smp 1 -m 2048 -nodefaults -no-user-config \
     -nographic -serial stdio -no-reboot -kernel "$AKERNEL" -initrd "$outer" \
-    -append "console=ttyAMA0 rdinit=/init panic=-1 quiet rvbed.cases=$groups${RV_BED64_DUMP:+ rvbed.dump}" > "$log" 2>&1 < /dev/null
+    -append "console=ttyAMA0 rdinit=/init panic=-1 quiet rvbed.cases=$groups${RV_BED64_DUMP:+ rvbed.dump}${RV_BED64_ARGS:+ rvbed.rvargs=$(echo $RV_BED64_ARGS | tr ' ' ,)}" > "$log" 2>&1 < /dev/null
 st=$?
 tr -d '\r' < "$log" > "$log.lf"
 # Case lines, named arm64/GROUP/CASE.
-grep -E '^(ok|not ok) - |^#   ' "$log.lf" | sed -E 's,^(ok|not ok) - ,\1 - arm64/,'
+grep -E '^(ok|not ok) - |^#   |^# bed64: ' "$log.lf" | sed -E 's,^(ok|not ok) - ,\1 - arm64/,'
 up=$(sed -n 's/^BED-OUTER-UP //p' "$log.lf")
 echo "# bed64: outer VM up at ${up:-?} s (guest uptime), whole run $(($(date +%s) - start)) s"
 if grep -q '^BED-ERROR' "$log.lf"; then
