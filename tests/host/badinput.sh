@@ -52,6 +52,7 @@ bad empty_initrd 3 "initrd 'empty' is empty" -k "$K" -i empty
 # H2: kernels that are not what they claim.
 bad kernel_random 3 "kernel 'random.bin' is not a bzImage" -k random.bin
 bad kernel_tiny_file 3 "kernel 'tiny.bin' is too small to be a kernel \\(100 bytes\\)" -k tiny.bin
+bad dump_dtb_on_x86 2 "^ringvm: --dump-dtb: an x86 guest is described by ACPI tables, not a device tree$" -k "$K" --dump-dtb x.dtb
 bad kernel_empty 3 "kernel 'empty' is too small to be a kernel \\(0 bytes\\)" -k empty
 bad kernel_elf_program 3 "kernel '.*' is not an ELF executable \\(type 3\\)" -k "$RINGVM"
 bad kernel_no_magic 3 "is not a bzImage \\(no HdrS" -k "$TINY/nomagic.bzImage"
