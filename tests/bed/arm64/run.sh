@@ -7,6 +7,7 @@
 # tail, and "not ok - arm64 bed: ..." when the bed itself fails (no outer
 # VM, no /dev/kvm in it: a failure, never a skip).
 # usage: run.sh [GROUP[:REGEX]...]   (default: every group)
+# BED64_MACHINE (-M of the outer VM) and BED64_TOTAL (its time limit, s) test the bed itself.
 # RV_BED64_DUMP=1: the outer VM's log (build/bed/arm64/outer.log) also gets
 # every case's whole output, between BED-DUMP-BEGIN/END lines.
 # RV_BED64_ARGS="--sandbox off" (a diagnostic): options before every ringvm
@@ -44,7 +45,7 @@ log=$ABUILD/outer.log
 # watchdog kills it after 120 s of silence (run-cases.sh prints a heartbeat
 # every 30 s) or 330 s in all: the whole arm64 run stays under 6 minutes.
 start=$(date +%s)
-"$wd" 120 330 qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 \
+"$wd" 120 "${BED64_TOTAL:-330}" qemu-system-aarch64 -M "${BED64_MACHINE:-virt,virtualization=on,gic-version=3}" \
     -cpu max,pauth-impdef=on -smp 1 -m 2048 -nodefaults -no-user-config \
     -nographic -serial stdio -no-reboot -kernel "$AKERNEL" -initrd "$outer" \
     -append "console=ttyAMA0 rdinit=/init panic=-1 quiet rvbed.cases=$groups${RV_BED64_DUMP:+ rvbed.dump}${RV_BED64_ARGS:+ rvbed.rvargs=$(echo $RV_BED64_ARGS | tr ' ' ,)}" > "$log" 2>&1 < /dev/null
