@@ -2,7 +2,8 @@
 # check.sh: everything `make check` runs, in order of cost: unit tests (no
 # KVM), header and man page checks, fuzz smoke runs, host tests with the tiny
 # guest (on this machine's KVM when it runs them, else in the test bed's
-# outer VM), then real Linux guests in the test bed.
+# outer VM), then real Linux guests in the test bed, then the arm64 cross
+# build and real arm64 Linux guests in the emulated arm64 bed.
 # Every line is "ok - ..." or "not ok - ..."; the last line counts them.
 # A missing KVM or bed is a failure, never a skip.
 set -u
@@ -78,6 +79,18 @@ esac
 section "guest tests (real Linux in the bed)"
 # The host group first: run.sh deals groups round-robin, and it is the longest.
 tests/bed/run.sh $bed_host $(cd tests/bed/cases && ls *.sh | sed 's/\.sh$//') 2>&1 | report
+
+section "arm64: cross build and guest tests (emulated arm64 bed)"
+# The arm64 ringvm, cross-built out of tree (build/arm64), then Debian's
+# arm64 kernel under it in an outer qemu-system-aarch64 VM whose KVM runs it
+# (tests/bed/arm64/run.sh; no arm64 KVM on these machines).
+if tests/arm64-build.sh > "$W/arm64-build" 2>&1; then
+	report < "$W/arm64-build"
+	tests/bed/arm64/run.sh 2>&1 | report
+else
+	report < "$W/arm64-build"
+	echo "not ok - arm64 bed: not run, the arm64 build failed" | report
+fi
 
 section "demo"
 # The README's demo with a command reports, and exits with, that command's

@@ -26,7 +26,9 @@
 #include "log.h"
 #include "vm.h"
 
-#define BOOT_HEAD_LEN 64
+#define BOOT_HEAD_LEN 64		/* the Image header */
+#define BOOT_READ_LEN 4096		/* read of the file's start: the header and the PE headers */
+#define BOOT_PE_MAX_SECTIONS 96
 #define BOOT_MAGIC 0x644d5241u		/* "ARM\x64" at 0x38 */
 #define BOOT_FLAG_BE (1u << 0)		/* flags bit 0: big-endian kernel */
 #define BOOT_OLD_TEXT_OFFSET 0x80000u	/* image_size 0 (before 3.17): this offset */
@@ -49,14 +51,52 @@ static uint32_t rd32(const uint8_t *p)
 
 static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+
 /*
- * boot_image_parse: check an arm64 Image header against its file of
- * `size` bytes and fill text_offset and image_size. Returns 0, or -1 with
+ * boot_pe_end: a kernel with the EFI stub (Debian's) is also a PE/COFF
+ * file: "MZ" at 0, the PE header's offset at 0x3c, and a section table
+ * saying where each section's bytes lie in the file. The Image header has
+ * no file size, so this is how a truncated Image is told apart: the end of
+ * the last section's bytes, or 0 when the file has no PE headers. The head
+ * holds `n` bytes; a table beyond them (or beyond the file) is truncation
+ * too: UINT64_MAX.
+ */
+static uint64_t boot_pe_end(const uint8_t *h, size_t n)
+{
+	uint64_t pe, tab, end = 0;
+	unsigned nsec;
+
+	if (n < BOOT_HEAD_LEN || h[0] != 'M' || h[1] != 'Z')
+		return 0;
+	pe = rd32(h + 0x3c);
+	if (pe > n - 24 || memcmp(h + pe, "PE\0\0", 4))
+		return pe > n - 24 ? UINT64_MAX : 0;
+	nsec = rd16(h + pe + 6);
+	tab = pe + 24 + rd16(h + pe + 20);
+	if (nsec > BOOT_PE_MAX_SECTIONS || tab + 40ull * nsec > n)
+		return UINT64_MAX;
+	for (unsigned i = 0; i < nsec; i++) {
+		const uint8_t *sec = h + tab + 40ull * i;
+		uint64_t e = (uint64_t)rd32(sec + 20) + rd32(sec + 16);	/* PointerToRawData + SizeOfRawData */
+
+		if (e > end)
+			end = e;
+	}
+	return end;
+}
+
+/*
+ * boot_image_parse: check an arm64 Image header (the first `n` bytes of a
+ * file of `size` bytes, n <= BOOT_READ_LEN) against the file, PE headers
+ * included, and fill text_offset and image_size. Returns 0, or -1 with
  * a one-line reason in `why`.
  */
 static int boot_image_parse(const uint8_t *h, size_t n, uint64_t size, struct arch_vm *a,
     char *why, size_t len)
 {
+	uint64_t pe_end;
+
 	if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b) {
 		snprintf(why, len, "is gzip-compressed (an Image.gz): ringvm boots the "
 		    "uncompressed Image; unpack it with gunzip");
@@ -92,6 +132,16 @@ static int boot_image_parse(const uint8_t *h, size_t n, uint64_t size, struct ar
 		    a->image_size, size);
 		return -1;
 	}
+	pe_end = boot_pe_end(h, n);
+	if (pe_end > size) {
+		if (pe_end == UINT64_MAX)
+			snprintf(why, len, "is truncated: its PE headers end past its %" PRIu64
+			    " bytes", size);
+		else
+			snprintf(why, len, "is truncated: its PE sections end at byte %" PRIu64
+			    ", the file has %" PRIu64, pe_end, size);
+		return -1;
+	}
 	a->kernel_size = size;
 	return 0;
 }
@@ -124,7 +174,7 @@ int arch_boot_check(struct vm *vm, const struct rv_config *cfg, struct rv_err *e
 {
 	struct arch_vm *a = &vm->arch;
 	uint64_t size, ram_end = ARM64_RAM_GPA + cfg->mem_size, kernel_end;
-	uint8_t head[BOOT_HEAD_LEN];
+	uint8_t head[BOOT_READ_LEN];
 	char why[256];
 	ssize_t n;
 	int r;

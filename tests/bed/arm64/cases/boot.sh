@@ -60,4 +60,39 @@ t_panic() {
 	rv "$1" -a "quiet rvtest=panic"
 	expect_status 5
 	expect_line "$1" '^RINGVM-PANICKING'
+	expect_line "$1" '^ringvm: guest kernel panicked$'
+}
+
+# --dump-dtb: the tree a start would give, written and nothing run. The
+# unit test (tests/unit/test_fdt.c) checks the builder node by node; this
+# checks what ringvm writes for a real configuration.
+t_dump_dtb() {
+	have_ringvm || return
+	rm -f "$WORK/vm.dtb"
+	timeout -s KILL "$RV_TIMEOUT" "$RINGVM" -k "$KERNEL" -i "$INITRD" -c 2 -a "rv.token=dtb-9" \
+	    --dump-dtb "$WORK/vm.dtb" > "$1" 2>&1 < /dev/null
+	rv_status=$?
+	expect_status 0
+	[ -s "$WORK/vm.dtb" ] || { fail "no device tree written"; return; }
+	[ "$(head -c 4 "$WORK/vm.dtb" | od -An -tx1 | tr -d ' \n')" = d00dfeed ] ||
+		fail "not a flattened device tree (magic $(head -c 4 "$WORK/vm.dtb" | od -An -tx1))"
+	for s in ns16550a pci-host-ecam-generic arm,gic-v3 arm,gic-v3-its arm,psci-0.2 \
+	    arm,armv8-timer "rv.token=dtb-9" "reboot=panic_warm" cpu@1; do
+		grep -aq -- "$s" "$WORK/vm.dtb" || fail "the tree has no '$s'"
+	done
+	! grep -aq cpu@2 "$WORK/vm.dtb" || fail "a third CPU in a 2-vCPU tree"
+	[ ! -s "$1" ] || fail "output from a dump: $(head -c 200 "$1")"
+}
+
+# PCI MSI-X goes through the GIC ITS (the device tree's msi-map): the
+# virtio devices' vectors are ITS-MSI interrupts in the guest, not INTx.
+t_msi_through_its() {
+	have_ringvm || return
+	dd if=/dev/zero of="$WORK/msi.img" bs=1M count=4 2> /dev/null
+	rv "$1" -d "$WORK/msi.img" -a 'quiet rvcmd="echo ITS-MSI-COUNT=$(grep -c ITS-MSI /proc/interrupts); grep virtio /proc/interrupts"'
+	expect_status 0
+	n=$(sed -n 's/^ITS-MSI-COUNT=\([0-9]*\)$/\1/p' "$1")
+	expect_line "$1" 'ITS-MSI.*virtio'
+	[ "${n:-0}" -ge 2 ] || fail "only '${n:-none}' ITS-MSI interrupts in the guest"
+	rm -f "$WORK/msi.img"
 }
