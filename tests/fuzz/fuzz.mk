@@ -30,7 +30,7 @@ obj/fuzz/fuzz_vblk: tests/fuzz/fuzz_vblk.c $(FUZZ_VIRTIO) $(HEADERS)
 obj/fuzz/fuzz_vpci: tests/fuzz/fuzz_vpci.c $(FUZZ_VIRTIO) $(HEADERS)
 obj/fuzz/fuzz_serial: tests/fuzz/fuzz_serial.c devices/serial.c src/bus.c \
 	src/log.c $(HEADERS)
-obj/fuzz/fuzz_bzimage: tests/fuzz/fuzz_bzimage.c src/arch/x86/boot.c src/arch/x86/pvh.c src/gmem.c \
+obj/fuzz/fuzz_bzimage: tests/fuzz/fuzz_bzimage.c src/arch/x86/boot.c src/bootfile.c src/arch/x86/pvh.c src/gmem.c \
 	src/kcache.c src/kcache_evict.c src/kcache_memo.c src/arch/x86/kimage.c src/log.c $(HEADERS)
 obj/fuzz/fuzz_pvh: tests/fuzz/fuzz_pvh.c src/arch/x86/pvh.c src/gmem.c src/log.c $(HEADERS)
 obj/fuzz/fuzz_kimage: tests/fuzz/fuzz_kimage.c src/arch/x86/kimage.c src/log.c $(HEADERS)
