@@ -1,0 +1,55 @@
+#!/bin/sh
+# boot-arm64-inner.sh: the arm64 boot benchmark's runs, inside the outer
+# arm64 VM (its kernel has KVM). Interleaves ringvm and QEMU -M virt -accel
+# kvm round by round so that drift in the machine's speed hits both alike.
+# Prints "RESULT vmm run key=value..." (boottime's line), "# ..." notes.
+# Environment: RINGVM KERNEL INITRD BOOTTIME QEMU RUNS MEM_MB.
+BOOTTIME=${BOOTTIME:-/bench/boottime}
+RINGVM=${RINGVM:-/rv/ringvm}
+KERNEL=${KERNEL:-/rv/Image}
+INITRD=${INITRD:-/rv/guest.cpio.gz}
+QEMU=${QEMU:-/usr/bin/qemu-system-aarch64}
+RUNS=${RUNS:-7}
+MEM_MB=${MEM_MB:-256}
+mem=$((MEM_MB * 1024 * 1024))
+append="quiet rvcmd=true"
+# What ringvm's arm64 boot puts before -a (src/arch/arm64/boot.c), with the
+# console on QEMU virt's PL011 instead of ringvm's ns16550a.
+full="console=ttyAMA0 sysctl.kernel.panic=-1 reboot=panic_warm $append"
+
+run() {	# run NAME COMMAND...
+	name=$1
+	shift
+	echo "RESULT $name $i $("$BOOTTIME" RINGVM-INIT RINGVM-STATUS "$mem" "$@")"
+}
+
+qemu_args="-M virt,gic-version=3 -accel kvm -cpu host -m $MEM_MB -smp 1 -nodefaults \
+-no-user-config -nographic -serial stdio -no-reboot"
+
+# A look at each machine once, outside the timed runs: QEMU really on KVM,
+# and what each guest sees (its command line, devices, memory).
+echo "# qemu: $("$QEMU" --version | head -n 1)"
+echo "# kvm: $(ls -l /dev/kvm)"
+i=0
+# shellcheck disable=SC2086 # qemu_args is a list of arguments
+"$QEMU" $qemu_args -monitor none -kernel "$KERNEL" -initrd "$INITRD" \
+    -append "$full rvcmd=\"cat /proc/cmdline; ls /sys/bus/platform/devices /sys/bus/pci/devices; grep MemTotal /proc/meminfo; dmesg | grep -i -E 'kvm|psci|gic|timer|uart|serial|virtio|pci ' \"" \
+    < /dev/null 2>&1 | tr -d '\r' | sed 's/^/# qemu-probe: /' | head -n 80
+"$RINGVM" -k "$KERNEL" -i "$INITRD" -m "${MEM_MB}M" -c 1 \
+    -a "$append rvcmd=\"cat /proc/cmdline; ls /sys/bus/platform/devices /sys/bus/pci/devices; grep MemTotal /proc/meminfo; dmesg | grep -i -E 'kvm|psci|gic|timer|uart|serial|virtio|pci ' \"" \
+    < /dev/null 2>&1 | tr -d '\r' | sed 's/^/# ringvm-probe: /' | head -n 80
+
+i=1
+while [ "$i" -le "$RUNS" ]; do
+	# Alternate which one goes first, so neither always follows the other.
+	if [ $((i % 2)) = 1 ]; then
+		run ringvm "$RINGVM" -k "$KERNEL" -i "$INITRD" -m "${MEM_MB}M" -c 1 -a "$append"
+		# shellcheck disable=SC2086
+		run qemu-virt "$QEMU" $qemu_args -kernel "$KERNEL" -initrd "$INITRD" -append "$full"
+	else
+		# shellcheck disable=SC2086
+		run qemu-virt "$QEMU" $qemu_args -kernel "$KERNEL" -initrd "$INITRD" -append "$full"
+		run ringvm "$RINGVM" -k "$KERNEL" -i "$INITRD" -m "${MEM_MB}M" -c 1 -a "$append"
+	fi
+	i=$((i + 1))
+done
