@@ -32,12 +32,19 @@ echo "# qemu: $("$QEMU" --version | head -n 1)"
 echo "# kvm: $(ls -l /dev/kvm)"
 i=0
 # shellcheck disable=SC2086 # qemu_args is a list of arguments
-"$QEMU" $qemu_args -monitor none -kernel "$KERNEL" -initrd "$INITRD" \
+"$QEMU" $qemu_args -kernel "$KERNEL" -initrd "$INITRD" \
     -append "$full rvcmd=\"cat /proc/cmdline; ls /sys/bus/platform/devices /sys/bus/pci/devices; grep MemTotal /proc/meminfo; dmesg | grep -i -E 'kvm|psci|gic|timer|uart|serial|virtio|pci ' \"" \
     < /dev/null 2>&1 | tr -d '\r' | sed 's/^/# qemu-probe: /' | head -n 80
 "$RINGVM" -k "$KERNEL" -i "$INITRD" -m "${MEM_MB}M" -c 1 \
     -a "$append rvcmd=\"cat /proc/cmdline; ls /sys/bus/platform/devices /sys/bus/pci/devices; grep MemTotal /proc/meminfo; dmesg | grep -i -E 'kvm|psci|gic|timer|uart|serial|virtio|pci ' \"" \
     < /dev/null 2>&1 | tr -d '\r' | sed 's/^/# ringvm-probe: /' | head -n 80
+
+# The cost of starting each program at all (exec, dynamic linking: under
+# the outer VM's TCG that is not small): --version, timed the same way.
+for i in 1 2 3; do
+	echo "EXEC ringvm $i $("$BOOTTIME" RINGVM-NONE RINGVM-NONE 1 "$RINGVM" --version | head -n 1)"
+	echo "EXEC qemu-virt $i $("$BOOTTIME" RINGVM-NONE RINGVM-NONE 1 "$QEMU" --version | head -n 1)"
+done
 
 i=1
 while [ "$i" -le "$RUNS" ]; do
