@@ -45,6 +45,15 @@ for i in 1 2 3; do
 	echo "EXEC ringvm $i $("$BOOTTIME" RINGVM-NONE RINGVM-NONE 1 "$RINGVM" --version | head -n 1)"
 	echo "EXEC qemu-virt $i $("$BOOTTIME" RINGVM-NONE RINGVM-NONE 1 "$QEMU" --version | head -n 1)"
 done
+# The VMM's fixed cost: the same files, but a kernel that powers off at its
+# first instruction (bench/boot-arm64-null.S, padded to the real Image's size).
+if [ -e "$KERNEL.null" ]; then
+	for i in 1 2 3; do
+		echo "BARE ringvm $i $("$BOOTTIME" RINGVM-NONE RINGVM-NONE 1 "$RINGVM" -k "$KERNEL.null" -i "$INITRD" -m "${MEM_MB}M" -c 1 -a "$append" | head -n 1)"
+		# shellcheck disable=SC2086
+		echo "BARE qemu-virt $i $("$BOOTTIME" RINGVM-NONE RINGVM-NONE 1 "$QEMU" $qemu_args -kernel "$KERNEL.null" -initrd "$INITRD" -append "$full" | head -n 1)"
+	done
+fi
 
 i=1
 while [ "$i" -le "$RUNS" ]; do
