@@ -23,6 +23,7 @@ get() {	# get PKG:ARCH: download and unpack once
 	[ -e "$stamp" ] && return 0
 	(cd "$debs" && apt-get download -q=2 "$1" > "$CACHE/apt.log" 2>&1) ||
 		{ cat "$CACHE/apt.log" >&2; die "apt-get download $1 failed"; }
+	# shellcheck disable=SC2012 # debs are named PKG_VERSION_ARCH.deb
 	deb=$(ls -t "$debs"/"${1%%:*}"_*.deb | head -n 1)
 	dpkg-deb -x "$deb" "$root"
 	touch "$stamp"
