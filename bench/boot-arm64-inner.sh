@@ -39,6 +39,26 @@ i=0
     -a "$append rvcmd=\"cat /proc/cmdline; ls /sys/bus/platform/devices /sys/bus/pci/devices; grep MemTotal /proc/meminfo; dmesg | grep -i -E 'kvm|psci|gic|timer|uart|serial|virtio|pci ' \"" \
     < /dev/null 2>&1 | tr -d '\r' | sed 's/^/# ringvm-probe: /' | head -n 80
 
+# Is each VMM's guest RAM backed by huge pages (in the outer VM: THP)? The
+# guest sleeps at init while its VMM's mappings of at least the guest's
+# size are read: resident and AnonHugePages KiB.
+thp_probe() {	# thp_probe NAME COMMAND...
+	name=$1
+	shift
+	"$@" > /tmp/thp.out 2>&1 < /dev/null &
+	pid=$!
+	n=0
+	while ! grep -q RINGVM-INIT /tmp/thp.out && [ $n -lt 200 ]; do sleep 0.1; n=$((n + 1)); done
+	echo "# thp $name: $(awk -v min="$mem" '
+	    /^Size:/ { big = $2 * 1024 >= min }
+	    big && /^Rss:/ { rss += $2 } big && /^AnonHugePages:/ { huge += $2 }
+	    END { printf "guest RAM resident %d KiB, of it in huge pages %d KiB", rss, huge }' "/proc/$pid/smaps" 2>&1)"
+	wait $pid
+}
+thp_probe ringvm "$RINGVM" -k "$KERNEL" -i "$INITRD" -m "${MEM_MB}M" -c 1 -a "$append rvcmd=\"sleep 2\""
+# shellcheck disable=SC2086
+thp_probe qemu-virt "$QEMU" $qemu_args -kernel "$KERNEL" -initrd "$INITRD" -append "$full rvcmd=\"sleep 2\""
+
 # The cost of starting each program at all (exec, dynamic linking: under
 # the outer VM's TCG that is not small): --version, timed the same way.
 for i in 1 2 3; do
