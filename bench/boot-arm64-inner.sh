@@ -30,14 +30,15 @@ qemu_args="-M virt,gic-version=3 -accel kvm -cpu host -m $MEM_MB -smp 1 -nodefau
 # and what each guest sees (its command line, devices, memory).
 echo "# qemu: $("$QEMU" --version | head -n 1)"
 echo "# kvm: $(ls -l /dev/kvm)"
+probe="rvcmd=\"cat /proc/cmdline; ls /sys/bus/amba/devices /sys/bus/pci/devices /sys/bus/platform/devices; grep MemTotal /proc/meminfo; dmesg\""
 i=0
 # shellcheck disable=SC2086 # qemu_args is a list of arguments
 "$QEMU" $qemu_args -kernel "$KERNEL" -initrd "$INITRD" \
-    -append "$full rvcmd=\"cat /proc/cmdline; ls /sys/bus/platform/devices /sys/bus/pci/devices; grep MemTotal /proc/meminfo; dmesg | grep -i -E 'kvm|psci|gic|timer|uart|serial|virtio|pci ' \"" \
-    < /dev/null 2>&1 | tr -d '\r' | sed 's/^/# qemu-probe: /' | head -n 80
+    -append "$full $probe" \
+    < /dev/null 2>&1 | tr -d '\r' | sed 's/^/# qemu-probe: /' | head -n 600
 "$RINGVM" -k "$KERNEL" -i "$INITRD" -m "${MEM_MB}M" -c 1 \
-    -a "$append rvcmd=\"cat /proc/cmdline; ls /sys/bus/platform/devices /sys/bus/pci/devices; grep MemTotal /proc/meminfo; dmesg | grep -i -E 'kvm|psci|gic|timer|uart|serial|virtio|pci ' \"" \
-    < /dev/null 2>&1 | tr -d '\r' | sed 's/^/# ringvm-probe: /' | head -n 80
+    -a "$append $probe" \
+    < /dev/null 2>&1 | tr -d '\r' | sed 's/^/# ringvm-probe: /' | head -n 600
 
 # Is each VMM's guest RAM backed by huge pages (in the outer VM: THP)? The
 # guest sleeps at init while its VMM's mappings of at least the guest's
@@ -53,6 +54,15 @@ thp_probe() {	# thp_probe NAME COMMAND...
 	    /^Size:/ { big = $2 * 1024 >= min }
 	    big && /^Rss:/ { rss += $2 } big && /^AnonHugePages:/ { huge += $2 }
 	    END { printf "guest RAM resident %d KiB, of it in huge pages %d KiB", rss, huge }' "/proc/$pid/smaps" 2>&1)"
+	# The VM's exits up to its init, from KVM's statistics in debugfs.
+	for d in /sys/kernel/debug/kvm/"$pid"-*; do
+		[ -e "$d/exits" ] || continue
+		st=
+		for k in exits mmio_exit_user mmio_exit_kernel hvc_exit_stat wfe_exit_stat wfi_exit_stat irq_exits signal_exits; do
+			[ -e "$d/$k" ] && st="$st $k=$(cat "$d/$k")"
+		done
+		echo "# exits $name (to init):$st"
+	done
 	wait $pid
 }
 thp_probe ringvm "$RINGVM" -k "$KERNEL" -i "$INITRD" -m "${MEM_MB}M" -c 1 -a "$append rvcmd=\"sleep 2\""
