@@ -146,28 +146,18 @@ static int boot_image_parse(const uint8_t *h, size_t n, uint64_t size, struct ar
 	return 0;
 }
 
-/*
- * boot_cmdline: ringvm's defaults (BOOT_NOINITRD_CMDLINE too without an
- * initrd), then the command runner's, then the user's (-a), into *out.
- */
+/* boot_cmdline: bootfile_cmdline with arm64's defaults and limit, into *out. */
 static int boot_cmdline(const struct rv_config *cfg, char **out, struct rv_err *err)
 {
-	const char *extra = cfg->initrd || cfg->initrd_extra_len ? "" : " " BOOT_NOINITRD_CMDLINE;
-	const char *own = cfg->cmdline_extra ? cfg->cmdline_extra : "";
-	size_t len = strlen(BOOT_DEFAULT_CMDLINE) + strlen(extra) + (*own ? strlen(own) + 1 : 0) +
-	    (cfg->append ? strlen(cfg->append) + 1 : 0);
-	char *s;
+	size_t len;
+	int r = bootfile_cmdline(BOOT_DEFAULT_CMDLINE, BOOT_NOINITRD_CMDLINE, cfg, out, &len, err);
 
-	if (len >= BOOT_CMDLINE_MAX)
-		return rv_fail(err, RV_EXIT_USAGE, 0, "kernel command line is %zu bytes; arm64 "
-		    "kernels accept at most %d", len, BOOT_CMDLINE_MAX - 1);
-	s = malloc(len + 1);
-	if (!s)
-		return rv_fail(err, RV_EXIT_FAILURE, ENOMEM, "kernel command line");
-	snprintf(s, len + 1, "%s%s%s%s%s%s", BOOT_DEFAULT_CMDLINE, extra, *own ? " " : "", own,
-	    cfg->append ? " " : "", cfg->append ? cfg->append : "");
-	*out = s;
-	return 0;
+	if (r || len < BOOT_CMDLINE_MAX)
+		return r;
+	free(*out);
+	*out = NULL;
+	return rv_fail(err, RV_EXIT_USAGE, 0, "kernel command line is %zu bytes; arm64 kernels "
+	    "accept at most %d", len, BOOT_CMDLINE_MAX - 1);
 }
 
 int arch_boot_check(struct vm *vm, const struct rv_config *cfg, struct rv_err *err)
@@ -198,17 +188,9 @@ int arch_boot_check(struct vm *vm, const struct rv_config *cfg, struct rv_err *e
 		    "kernel '%s': it needs %" PRIu64 "M", cfg->mem_size >> 20, cfg->kernel,
 		    (uint64_t)((kernel_end - ARM64_RAM_GPA + 2 * BOOT_2M + (1 << 20) - 1) >> 20));
 	r = boot_cmdline(cfg, &a->cmdline, err);
-	if (r || (!cfg->initrd && !cfg->initrd_extra_len))
+	if (r || (r = bootfile_initrd_open(cfg, &a->initrd_fd, &a->initrd_file_size,
+	    &a->initrd_size, err)) || !a->initrd_size)
 		return r;
-	if (cfg->initrd) {
-		r = bootfile_open("initrd", cfg->initrd, &a->initrd_fd, &a->initrd_file_size, err);
-		if (r)
-			return r;
-		if (a->initrd_file_size == 0)
-			return rv_fail(err, RV_EXIT_BADFILE, 0, "initrd '%s' is empty", cfg->initrd);
-	}
-	/* ringvm's own archive follows the user's at a 4-byte boundary, as Linux reads them. */
-	a->initrd_size = ((a->initrd_file_size + 3) & ~3ull) + cfg->initrd_extra_len;
 	if (a->initrd_size > a->fdt_gpa - kernel_end ||
 	    ((a->fdt_gpa - a->initrd_size) & ~0xfffull) < kernel_end)
 		return rv_fail(err, RV_EXIT_BADFILE, 0, "initrd '%s' (%" PRIu64 " bytes) does not "
@@ -223,13 +205,11 @@ void arch_boot_fini(struct vm *vm)
 {
 	struct arch_vm *a = &vm->arch;
 
-	if (a->kernel_fd >= 0)
-		close(a->kernel_fd);
-	if (a->initrd_fd >= 0)
-		close(a->initrd_fd);
-	a->kernel_fd = a->initrd_fd = -1;
+	bootfile_close(&a->kernel_fd);
+	bootfile_close(&a->initrd_fd);
 	free(a->cmdline);
 	a->cmdline = NULL;
+	/* The vGIC's device fds (machine.c), which live as long as the boot state. */
 	if (a->its_fd >= 0)
 		close(a->its_fd);
 	if (a->gic_fd >= 0)
@@ -297,19 +277,12 @@ int arch_boot_load(struct vm *vm, const struct rv_config *cfg, struct rv_err *er
 	r = gmem_fill_from_fd(&vm->mem, a->kernel_gpa, a->kernel_fd, 0, a->kernel_size);
 	if (r)
 		return rv_fail(err, RV_EXIT_BADFILE, -r, "cannot load kernel '%s'", cfg->kernel);
-	if (a->initrd_fd >= 0) {
-		r = gmem_fill_from_fd(&vm->mem, a->initrd_gpa, a->initrd_fd, 0, a->initrd_file_size);
-		if (r)
-			return rv_fail(err, RV_EXIT_BADFILE, -r, "cannot load initrd '%s'",
-			    cfg->initrd);
-	}
-	if (cfg->initrd_extra_len && gmem_write(&vm->mem, a->initrd_gpa + a->initrd_size -
-	    cfg->initrd_extra_len, cfg->initrd_extra, cfg->initrd_extra_len))
-		return rv_fail(err, RV_EXIT_FAILURE, 0, "ringvm's initramfs does not fit in guest memory");
+	r = bootfile_initrd_load(&vm->mem, cfg, a->initrd_gpa, a->initrd_fd, a->initrd_file_size,
+	    a->initrd_size, err);
+	if (r)
+		return r;
 	/* The files are in guest memory now: nothing keeps them open during the run. */
-	close(a->kernel_fd);
-	if (a->initrd_fd >= 0)
-		close(a->initrd_fd);
-	a->kernel_fd = a->initrd_fd = -1;
+	bootfile_close(&a->kernel_fd);
+	bootfile_close(&a->initrd_fd);
 	return boot_fdt(vm, cfg, err);
 }

@@ -131,24 +131,20 @@ int boot_place_initrd(struct arch_vm *a, uint64_t low_ram_end, uint64_t ram_size
 static int boot_cmdline(const struct rv_config *cfg, uint32_t limit, char **out,
     struct rv_err *err)
 {
-	const char *extra = cfg->initrd || cfg->initrd_extra_len ? "" : " " X86_NOINITRD_CMDLINE;
-	const char *own = cfg->cmdline_extra ? cfg->cmdline_extra : "";
-	size_t len = strlen(X86_DEFAULT_CMDLINE) + strlen(extra) + (*own ? strlen(own) + 1 : 0) +
-	    (cfg->append ? strlen(cfg->append) + 1 : 0);
-	char *s;
+	size_t len;
+	int r = bootfile_cmdline(X86_DEFAULT_CMDLINE, X86_NOINITRD_CMDLINE, cfg, out, &len, err);
 
-	if (len > limit)
-		return rv_fail(err, RV_EXIT_USAGE, 0, "kernel command line is %zu bytes; this kernel "
-		    "accepts at most %" PRIu32, len, limit);
-	if (len >= X86_CMDLINE_MAX)
+	if (r)
+		return r;
+	if (len > limit || len >= X86_CMDLINE_MAX) {
+		free(*out);
+		*out = NULL;
+		if (len > limit)
+			return rv_fail(err, RV_EXIT_USAGE, 0, "kernel command line is %zu bytes; this "
+			    "kernel accepts at most %" PRIu32, len, limit);
 		return rv_fail(err, RV_EXIT_USAGE, 0, "kernel command line is %zu bytes; ringvm "
 		    "accepts at most %llu", len, X86_CMDLINE_MAX - 1);
-	s = malloc(len + 1);
-	if (!s)
-		return rv_fail(err, RV_EXIT_FAILURE, ENOMEM, "kernel command line");
-	snprintf(s, len + 1, "%s%s%s%s%s%s", X86_DEFAULT_CMDLINE, extra, *own ? " " : "", own,
-	    cfg->append ? " " : "", cfg->append ? cfg->append : "");
-	*out = s;
+	}
 	return 0;
 }
 
@@ -225,17 +221,9 @@ int arch_boot_check(struct vm *vm, const struct rv_config *cfg, struct rv_err *e
 		    "kernel '%s': it needs %" PRIu64 "M", cfg->mem_size >> 20, cfg->kernel,
 		    (a->kernel_gpa + a->init_size + (1 << 20) - 1) >> 20);
 	r = boot_cmdline(cfg, a->cmdline_size, &a->cmdline, err);
-	if (r || (!cfg->initrd && !cfg->initrd_extra_len))
+	if (r || (r = bootfile_initrd_open(cfg, &a->initrd_fd, &a->initrd_file_size,
+	    &a->initrd_size, err)) || !a->initrd_size)
 		return r;
-	if (cfg->initrd) {
-		r = bootfile_open("initrd", cfg->initrd, &a->initrd_fd, &a->initrd_file_size, err);
-		if (r)
-			return r;
-		if (a->initrd_file_size == 0)
-			return rv_fail(err, RV_EXIT_BADFILE, 0, "initrd '%s' is empty", cfg->initrd);
-	}
-	/* ringvm's own archive follows the user's at a 4-byte boundary, as Linux reads them. */
-	a->initrd_size = ((a->initrd_file_size + 3) & ~3ull) + cfg->initrd_extra_len;
 	if (boot_place_initrd(a, low_end, cfg->mem_size, why, sizeof(why)))
 		return rv_fail(err, RV_EXIT_BADFILE, 0, "initrd '%s' %s",
 		    cfg->initrd ? cfg->initrd : "(ringvm's own)", why);
@@ -246,11 +234,8 @@ void arch_boot_fini(struct vm *vm)
 {
 	struct arch_vm *a = &vm->arch;
 
-	if (a->kernel_fd >= 0)
-		close(a->kernel_fd);
-	if (a->initrd_fd >= 0)
-		close(a->initrd_fd);
-	a->kernel_fd = a->initrd_fd = -1;
+	bootfile_close(&a->kernel_fd);
+	bootfile_close(&a->initrd_fd);
 	free(a->cmdline);
 	a->cmdline = NULL;
 }
@@ -324,20 +309,13 @@ int arch_boot_load(struct vm *vm, const struct rv_config *cfg, struct rv_err *er
 		    a->kernel_size - a->setup_size);
 	if (r)
 		return rv_fail(err, RV_EXIT_BADFILE, -r, "cannot load kernel '%s'", cfg->kernel);
-	if (a->initrd_fd >= 0) {
-		r = gmem_fill_from_fd(&vm->mem, a->initrd_gpa, a->initrd_fd, 0, a->initrd_file_size);
-		if (r)
-			return rv_fail(err, RV_EXIT_BADFILE, -r, "cannot load initrd '%s'",
-			    cfg->initrd);
-	}
-	if (cfg->initrd_extra_len && gmem_write(&vm->mem, a->initrd_size - cfg->initrd_extra_len +
-	    a->initrd_gpa, cfg->initrd_extra, cfg->initrd_extra_len))
-		return rv_fail(err, RV_EXIT_FAILURE, 0, "ringvm's initramfs does not fit in guest memory");
+	r = bootfile_initrd_load(&vm->mem, cfg, a->initrd_gpa, a->initrd_fd, a->initrd_file_size,
+	    a->initrd_size, err);
+	if (r)
+		return r;
 	/* The files are in guest memory now: nothing keeps them open during the run. */
-	close(a->kernel_fd);
-	if (a->initrd_fd >= 0)
-		close(a->initrd_fd);
-	a->kernel_fd = a->initrd_fd = -1;
+	bootfile_close(&a->kernel_fd);
+	bootfile_close(&a->initrd_fd);
 	if (gmem_write(&vm->mem, X86_CMDLINE_GPA, a->cmdline, strlen(a->cmdline) + 1))
 		return rv_fail(err, RV_EXIT_FAILURE, 0, "command line does not fit in guest memory");
 	if ((r = acpi_build(vm, err)) || (r = cpu_boot_tables(vm, err)) ||
