@@ -1,6 +1,7 @@
 /*
  * cpu.c (arm64): each vCPU's creation-time state. Every vCPU is a generic
- * ARMv8 CPU of KVM's preferred target with PSCI 0.2+: vCPU 0 starts at the
+ * ARMv8 CPU of KVM's preferred target with PSCI 0.2+ and, where the host
+ * has it, pointer authentication (no SVE, no PMU): vCPU 0 starts at the
  * kernel's entry, the others start powered off and wait for the guest's
  * PSCI CPU_ON, which KVM handles itself. PSCI SYSTEM_OFF and SYSTEM_RESET
  * come back as KVM_EXIT_SYSTEM_EVENT (src/vcpu.c).
@@ -62,6 +63,15 @@ int arch_vcpu_setup(struct vm *vm, struct vcpu *v, struct rv_err *err)
 	if (ioctl(vm->vm_fd, KVM_ARM_PREFERRED_TARGET, &init) < 0)
 		return rv_fail(err, RV_EXIT_FAILURE, errno, "KVM: ioctl (ARM_PREFERRED_TARGET) failed");
 	init.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2;
+	/*
+	 * Pointer authentication, where the host has it: the guest kernel
+	 * signs its return addresses (Debian's does), as on the bare CPU.
+	 * KVM wants both halves or neither.
+	 */
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PTRAUTH_ADDRESS) > 0 &&
+	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PTRAUTH_GENERIC) > 0)
+		init.features[0] |= 1u << KVM_ARM_VCPU_PTRAUTH_ADDRESS |
+		    1u << KVM_ARM_VCPU_PTRAUTH_GENERIC;
 	/* Secondaries wait, off, for PSCI CPU_ON from the guest. */
 	if (v->idx)
 		init.features[0] |= 1u << KVM_ARM_VCPU_POWER_OFF;

@@ -96,3 +96,12 @@ t_msi_through_its() {
 	[ "${n:-0}" -ge 2 ] || fail "only '${n:-none}' ITS-MSI interrupts in the guest"
 	rm -f "$WORK/msi.img"
 }
+
+# Pointer authentication reaches the guest (the outer VM's -cpu max has it,
+# and ringvm asks KVM for it where KVM offers it).
+t_pointer_auth() {
+	have_ringvm || return
+	rv "$1" -a 'quiet rvcmd="grep -m1 ^Features /proc/cpuinfo"'
+	expect_status 0
+	expect_line "$1" '^Features.* paca .*pacg'
+}
