@@ -79,7 +79,7 @@ static int vcpu_set_run_mask(struct vcpu *v)
 {
 	struct {
 		struct kvm_signal_mask hdr;
-		uint8_t set[8];		/* the kernel's sigset_t is 64 bits on x86-64 */
+		uint8_t set[8];		/* the kernel's sigset_t is 64 bits on x86-64 and arm64 */
 	} m;
 	sigset_t cur;
 

@@ -15,7 +15,7 @@ FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 	-g -O1 -D_GNU_SOURCE -Isrc -Isrc/arch/$(ARCH) -Idevices -Itests/unit \
 	-DRINGVM_VERSION='"$(VERSION)"' $(DEP_CFLAGS)
 FUZZ_NAMES = fuzz_split fuzz_packed fuzz_vblk fuzz_vpci fuzz_serial fuzz_bzimage fuzz_pvh \
-	fuzz_kimage
+	fuzz_kimage fuzz_arm64_image
 FUZZ_BIN += $(FUZZ_NAMES:%=obj/fuzz/%)
 
 FUZZ_RING = tests/fuzz/fuzz_ring.h tests/unit/vfake.c tests/unit/vfake.h src/virtq.c \
@@ -34,6 +34,9 @@ obj/fuzz/fuzz_bzimage: tests/fuzz/fuzz_bzimage.c src/arch/x86/boot.c src/bootfil
 	src/kcache.c src/kcache_evict.c src/kcache_memo.c src/arch/x86/kimage.c src/log.c $(HEADERS)
 obj/fuzz/fuzz_pvh: tests/fuzz/fuzz_pvh.c src/arch/x86/pvh.c src/gmem.c src/log.c $(HEADERS)
 obj/fuzz/fuzz_kimage: tests/fuzz/fuzz_kimage.c src/arch/x86/kimage.c src/log.c $(HEADERS)
+# arm64's Image checks, pure: built on any host like test_arm64_image.
+obj/fuzz/fuzz_arm64_image: tests/fuzz/fuzz_arm64_image.c src/arch/arm64/image.c \
+	src/arch/arm64/image.h
 
 # The recipe for every fuzz target, this file's or a later fragment's: each
 # lists its sources as prerequisites (headers too, for rebuilds).

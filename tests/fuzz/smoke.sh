@@ -15,7 +15,7 @@ cd "$TOP" || exit 1
 RUNS=${FUZZ_RUNS:-20000}
 SEED=${FUZZ_SEED:-1}
 # This file's targets must be there; any other target in obj/fuzz runs too.
-TARGETS="fuzz_split fuzz_packed fuzz_vblk fuzz_vpci fuzz_serial fuzz_bzimage fuzz_pvh fuzz_kimage fuzz_vnet fuzz_slirp fuzz_kmod fuzz_agent fuzz_vsock"
+TARGETS="fuzz_split fuzz_packed fuzz_vblk fuzz_vpci fuzz_serial fuzz_bzimage fuzz_pvh fuzz_kimage fuzz_vnet fuzz_slirp fuzz_kmod fuzz_agent fuzz_vsock fuzz_arm64_image"
 
 fuzz_cc=$(sed -n 's/^FUZZ_CC *= *//p' Makefile 2>/dev/null)
 if [ -z "$fuzz_cc" ] || [ ! -d obj/fuzz ]; then
