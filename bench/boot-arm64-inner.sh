@@ -3,9 +3,10 @@
 # arm64 VM (its kernel has KVM). Interleaves ringvm and QEMU -M virt -accel
 # kvm round by round (rotating the order) so that drift in the machine's
 # speed hits all alike. Rows: ringvm; qemu-virt (-cpu host, as asked: its
-# guest gets pointer authentication, SVE and a PMU, which ringvm's vCPU
-# does not offer); qemu-virt-samecpu (-cpu host,pauth=off,sve=off,pmu=off:
-# the vCPU features of ringvm's guest), when that QEMU accepts it.
+# guest gets pointer authentication, as ringvm's does, and SVE and a PMU,
+# which ringvm's vCPU does not offer); qemu-virt-samecpu
+# (-cpu host,sve=off,pmu=off: the vCPU features of ringvm's guest), when
+# that QEMU accepts it.
 # Prints "RESULT vmm run key=value..." (boottime's line), "EXEC"/"BARE"
 # lines (start-up costs) and "# ..." notes.
 # Environment: RINGVM KERNEL INITRD BOOTTIME QEMU RUNS MEM_MB.
@@ -21,7 +22,7 @@ append="quiet rvcmd=true"
 # What ringvm's arm64 boot puts before -a (src/arch/arm64/boot.c), with the
 # console on QEMU virt's PL011 instead of ringvm's ns16550a.
 full="console=ttyAMA0 sysctl.kernel.panic=-1 reboot=panic_warm $append"
-samecpu="host,pauth=off,sve=off,pmu=off"
+samecpu="host,sve=off,pmu=off"
 
 # boot VMM KERNEL EXTRA [WRAPPER...]: run VMM (a row's name) on KERNEL and
 # the initrd, EXTRA after the shared command line text, under WRAPPER (the
