@@ -9,7 +9,7 @@
 # that QEMU accepts it.
 # Prints "RESULT vmm run key=value..." (boottime's line), "EXEC"/"BARE"
 # lines (start-up costs) and "# ..." notes.
-# Environment: RINGVM KERNEL INITRD BOOTTIME QEMU RUNS MEM_MB.
+# Environment: RINGVM KERNEL INITRD BOOTTIME QEMU RUNS MEM_MB VCPUS.
 BOOTTIME=${BOOTTIME:-/bench/boottime}
 RINGVM=${RINGVM:-/rv/ringvm}
 KERNEL=${KERNEL:-/rv/Image}
@@ -17,6 +17,7 @@ INITRD=${INITRD:-/rv/guest.cpio.gz}
 QEMU=${QEMU:-/usr/bin/qemu-system-aarch64}
 RUNS=${RUNS:-7}
 MEM_MB=${MEM_MB:-256}
+VCPUS=${VCPUS:-1}
 mem=$((MEM_MB * 1024 * 1024))
 append="quiet rvcmd=true"
 # What ringvm's arm64 boot puts before -a (src/arch/arm64/boot.c), with the
@@ -31,11 +32,11 @@ boot() {
 	bv=$1 bk=$2 bx=$3
 	shift 3
 	case $bv in
-	ringvm) "$@" "$RINGVM" -k "$bk" -i "$INITRD" -m "${MEM_MB}M" -c 1 -a "$append${bx:+ $bx}" ;;
+	ringvm) "$@" "$RINGVM" -k "$bk" -i "$INITRD" -m "${MEM_MB}M" -c "$VCPUS" -a "$append${bx:+ $bx}" ;;
 	qemu-virt*)
 		cpu=host
 		[ "$bv" = qemu-virt-samecpu ] && cpu=$samecpu
-		"$@" "$QEMU" -M virt,gic-version=3 -accel kvm -cpu "$cpu" -m "$MEM_MB" -smp 1 -nodefaults \
+		"$@" "$QEMU" -M virt,gic-version=3 -accel kvm -cpu "$cpu" -m "$MEM_MB" -smp "$VCPUS" -nodefaults \
 		    -no-user-config -nographic -serial stdio -no-reboot \
 		    -kernel "$bk" -initrd "$INITRD" -append "$full${bx:+ $bx}" ;;
 	esac
