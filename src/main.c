@@ -129,7 +129,10 @@ static int main_check(struct vm *vm, struct rv_config *cfg, struct rv_err *err)
 	return r;
 }
 
-/* main_setup: the VM and its vCPUs, its services and devices, the boot image, in that order; then the vCPUs go. */
+/*
+ * main_setup: the VM and its vCPUs, its services and devices, the boot
+ * image, in that order; then the vCPUs go.
+ */
 static int main_setup(struct vm *vm, struct rv_config *cfg, struct loop *loop,
     struct console *console, struct runner *runner, struct sandbox *sb, struct rv_err *err)
 {
