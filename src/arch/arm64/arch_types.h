@@ -86,7 +86,7 @@ struct arch_vm {
 	char *cmdline;			/* final command line (malloc) */
 	unsigned gic_version;		/* 3, or 2 where KVM has no GICv3 */
 	bool its;			/* GICv3 ITS created: MSIs carry the device ID */
-	int gic_fd, its_fd;		/* KVM devices, -1 when none */
+	int gic_fd, its_fd;		/* KVM devices until the vGIC is initialised, then -1 */
 };
 
 #endif

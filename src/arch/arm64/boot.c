@@ -63,7 +63,7 @@ int arch_boot_check(struct vm *vm, const struct rv_config *cfg, struct rv_err *e
 	ssize_t n;
 	int r;
 
-	a->initrd_fd = a->gic_fd = a->its_fd = -1;
+	a->initrd_fd = -1;
 	r = bootfile_open("kernel", cfg->kernel, &a->kernel_fd, &size, err);
 	if (r)
 		return r;
@@ -106,12 +106,6 @@ void arch_boot_fini(struct vm *vm)
 	bootfile_close(&a->initrd_fd);
 	free(a->cmdline);
 	a->cmdline = NULL;
-	/* The vGIC's device fds (machine.c), which live as long as the boot state. */
-	if (a->its_fd >= 0)
-		close(a->its_fd);
-	if (a->gic_fd >= 0)
-		close(a->gic_fd);
-	a->its_fd = a->gic_fd = -1;
 }
 
 /* boot_dump_dtb: --dump-dtb: write the tree to `path` for dtc, mode 0644. */

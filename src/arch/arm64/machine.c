@@ -139,15 +139,21 @@ int machine_gic_finish(struct vm *vm, struct rv_err *err)
 	int r = machine_dev_attr(a->gic_fd, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT,
 	    NULL);
 
-	if (r)
-		return rv_fail(err, RV_EXIT_FAILURE, -r, "KVM: cannot initialise the GICv%u",
-		    a->gic_version);
-	if (a->its_fd >= 0) {
+	if (!r && a->its_fd >= 0)
 		r = machine_dev_attr(a->its_fd, KVM_DEV_ARM_VGIC_GRP_CTRL,
 		    KVM_DEV_ARM_VGIC_CTRL_INIT, NULL);
-		if (r)
-			return rv_fail(err, RV_EXIT_FAILURE, -r, "KVM: cannot initialise the GIC ITS");
-	}
+	if (r)
+		return rv_fail(err, RV_EXIT_FAILURE, -r, "KVM: cannot initialise the GICv%u%s",
+		    a->gic_version, a->its_fd >= 0 ? " and its ITS" : "");
+	/*
+	 * Nothing more is asked of the devices: their fds go now. The vGIC
+	 * and ITS live as long as the VM, whose own fd holds them (KVM
+	 * destroys them with the VM, not on this close).
+	 */
+	close(a->gic_fd);
+	if (a->its_fd >= 0)
+		close(a->its_fd);
+	a->gic_fd = a->its_fd = -1;
 	return 0;
 }
 
