@@ -55,10 +55,10 @@
 static int arm64_fdt_fail(const void *fdt, struct rv_err *err, int ret, const char *what)
 {
 	if (ret == -FDT_ERR_NOSPACE)
-		return rv_fail(err, 1, ENOSPC,
+		return rv_fail(err, RV_EXIT_FAILURE, ENOSPC,
 		    "device tree: its buffer of %u bytes is too small (%s)",
 		    fdt_totalsize(fdt), what);
-	return rv_fail(err, 1, EINVAL, "device tree: %s: %s", what, fdt_strerror(ret));
+	return rv_fail(err, RV_EXIT_FAILURE, EINVAL, "device tree: %s: %s", what, fdt_strerror(ret));
 }
 
 /*
@@ -104,24 +104,24 @@ static int arm64_fdt_check(const struct arm64_fdt *c, struct rv_err *err)
 	unsigned i;
 
 	if (c->nr_cpus == 0 || c->nr_cpus > 64)
-		return rv_fail(err, 1, EINVAL, "device tree: %u vCPUs (1 to 64)", c->nr_cpus);
+		return rv_fail(err, RV_EXIT_FAILURE, EINVAL, "device tree: %u vCPUs (1 to 64)", c->nr_cpus);
 	if (c->gic_version != 2 && c->gic_version != 3)
-		return rv_fail(err, 1, EINVAL, "device tree: GIC version %u (2 or 3)",
+		return rv_fail(err, RV_EXIT_FAILURE, EINVAL, "device tree: GIC version %u (2 or 3)",
 		    c->gic_version);
 	if (c->gic_version == 2 && c->nr_cpus > 8)
-		return rv_fail(err, 1, EINVAL, "device tree: a GICv2 serves at most 8 vCPUs, not %u",
+		return rv_fail(err, RV_EXIT_FAILURE, EINVAL, "device tree: a GICv2 serves at most 8 vCPUs, not %u",
 		    c->nr_cpus);
 	if (c->gic_version == 2 && c->its)
-		return rv_fail(err, 1, EINVAL, "device tree: an ITS needs a GICv3");
+		return rv_fail(err, RV_EXIT_FAILURE, EINVAL, "device tree: an ITS needs a GICv3");
 	if (c->nr_devs && !c->devs)
-		return rv_fail(err, 1, EINVAL, "device tree: %u devices but no descriptions",
+		return rv_fail(err, RV_EXIT_FAILURE, EINVAL, "device tree: %u devices but no descriptions",
 		    c->nr_devs);
 	for (i = 0; i < c->nr_devs; i++) {
 		int irq = c->devs[i].irq;
 
 		/* An SPI beyond the GIC's would name an interrupt no one raises. */
 		if (irq >= ARM64_GIC_NR_IRQS - ARM64_GIC_SPI_BASE)
-			return rv_fail(err, 1, EINVAL, "device tree: %s: SPI %d beyond the GIC's %d",
+			return rv_fail(err, RV_EXIT_FAILURE, EINVAL, "device tree: %s: SPI %d beyond the GIC's %d",
 			    c->devs[i].dt_compatible ? c->devs[i].dt_compatible : "device",
 			    irq, ARM64_GIC_NR_IRQS - ARM64_GIC_SPI_BASE);
 	}
@@ -427,7 +427,7 @@ static int arm64_fdt_devs(void *fdt, const struct arm64_fdt *c, struct rv_err *e
 }
 
 /*
- * arm64_fdt_build: see fdt.h. The blob libfdt's sequential writer leaves
+ * arm64_fdt_build: see arm64_fdt.h. The blob libfdt's sequential writer leaves
  * is already packed: its totalsize is what it used.
  */
 int arm64_fdt_build(const struct arm64_fdt *c, void *buf, size_t size, struct rv_err *err)
@@ -443,7 +443,7 @@ int arm64_fdt_build(const struct arm64_fdt *c, void *buf, size_t size, struct rv
 
 	/* libfdt sizes are ints; a bigger buffer is only partly used. */
 	if (size < sizeof(struct fdt_header))
-		return rv_fail(err, 1, ENOSPC, "device tree: a buffer of %zu bytes is too small",
+		return rv_fail(err, RV_EXIT_FAILURE, ENOSPC, "device tree: a buffer of %zu bytes is too small",
 		    size);
 	ARM64_FDT_CALL(fdt, err, fdt_create(fdt, size > INT_MAX ? INT_MAX : (int)size));
 	ARM64_FDT_CALL(fdt, err, fdt_finish_reservemap(fdt));
