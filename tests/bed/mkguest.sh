@@ -5,31 +5,21 @@
 # and $BUILD/vmlinux, the ELF kernel inside that vmlinuz (booted through its PVH entry).
 set -eu
 . "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/guestroot.sh"
 bed_need "$KERNEL_SRC" "$BUSYBOX" "$MODDIR"
 file "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
 	ldd "$BUSYBOX" 2>&1 | grep -q 'not a dynamic' || bed_die "$BUSYBOX is not static: install busybox-static"
 
 mkdir -p "$BUILD"
 root=$BUILD/guest-root
-rm -rf "$root"
-mkdir -p "$root/bin" "$root/sbin" "$root/etc" "$root/lib/modules" "$root/tests" "$root/root"
-cp "$BUSYBOX" "$root/bin/busybox"
-for m in drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko \
+guest_root "$root" "$BUSYBOX"
+guest_modules "$root" "$MODDIR" drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko \
     drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci_legacy_dev.ko \
     drivers/virtio/virtio_pci.ko drivers/block/virtio_blk.ko net/core/failover.ko \
     drivers/net/net_failover.ko drivers/net/virtio_net.ko \
     drivers/misc/pvpanic/pvpanic.ko drivers/misc/pvpanic/pvpanic-mmio.ko \
     drivers/char/hw_random/virtio-rng.ko \
-    lib/crc16.ko crypto/crc32c_generic.ko fs/mbcache.ko fs/jbd2/jbd2.ko fs/ext4/ext4.ko; do
-	src=$MODDIR/$m
-	[ -e "$src" ] || src=$(ls "$src".* 2>/dev/null | head -n 1)
-	[ -e "$src" ] || bed_die "module $m not found under $MODDIR"
-	case $src in
-	*.xz) xz -dc "$src" > "$root/lib/modules/$(basename "$m")" ;;
-	*.zst) zstd -qdc "$src" > "$root/lib/modules/$(basename "$m")" ;;
-	*) cp "$src" "$root/lib/modules/" ;;
-	esac
-done
+    lib/crc16.ko crypto/crc32c_generic.ko fs/mbcache.ko fs/jbd2/jbd2.ko fs/ext4/ext4.ko
 # The raw TCP endpoint of the reassembly test, static like busybox.
 ${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$root/bin/tcpooo" "$TOP/tests/guest/tcpooo.c"
 # The guest's end of the vsock stream tests (tests/bed/cases/vsock.sh).
@@ -38,16 +28,7 @@ ${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$root/bin/vsockio" "$TOP/tests/g
 ${CC:-cc} -static -O2 -Wall -Wextra -Werror -o "$root/bin/blkzero" "$TOP/tests/guest/blkzero.c"
 # The guest's load in the worst-case memory test (tests/bed/cases/mem.sh).
 ${CC:-cc} -static -O2 -Wall -Wextra -Werror -pthread -o "$root/bin/memload" "$TOP/tests/guest/memload.c"
-cp "$TOP/tests/guest/init" "$root/init"
-chmod 755 "$root/init"
-cp "$TOP"/tests/guest/*.sh "$TOP"/tests/guest/*.script "$root/tests/"
-chmod 755 "$root"/tests/*.script
-# A stamp the tests read back to prove the initrd's contents reached the guest.
-stamp=$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')
-echo "$stamp" > "$root/etc/rv-stamp"
-echo "$stamp" > "$BUILD/guest.stamp"
-(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -9 > "$BUILD/guest.cpio.gz.tmp"
-mv "$BUILD/guest.cpio.gz.tmp" "$BUILD/guest.cpio.gz"
+guest_pack "$root" "$BUILD"
 # The same tree as an ext4 image, for the command mode's --root (tests/bed/cases/run.sh).
 rm -f "$BUILD/root.ext4"
 "$(command -v mkfs.ext4 || echo /sbin/mkfs.ext4)" -q -F -L rvroot -d "$root" "$BUILD/root.ext4" 24M

@@ -34,7 +34,7 @@ if [ ! -x "$wd" ] || [ "$TOP/tests/bed/watchdog.c" -nt "$wd" ]; then
 fi
 # The inner initramfs when its inputs changed.
 g=$ABUILD/guest.cpio.gz
-if [ ! -e "$g" ] || [ -n "$(find "$here/mkguest.sh" "$here/common.sh" "$TOP/tests/guest" -newer "$g" 2>/dev/null | head -n 1)" ]; then
+if [ ! -e "$g" ] || [ -n "$(find "$here/mkguest.sh" "$here/common.sh" "$TOP/tests/bed/guestroot.sh" "$TOP/tests/guest" -newer "$g" 2>/dev/null | head -n 1)" ]; then
 	"$here/mkguest.sh" > "$ABUILD/mkguest.log" 2>&1 ||
 		{ tail -n 5 "$ABUILD/mkguest.log" | sed 's/^/#   /'; fail_bed "cannot build the inner initramfs"; }
 fi
