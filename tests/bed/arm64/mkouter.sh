@@ -9,6 +9,7 @@
 # usage: mkouter.sh OUT.cpio.lz4
 set -eu
 . "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/elfcopy.sh"
 out=$1
 bed_need "$AKERNEL" "$ABUSYBOX" "$ABUILD/guest.cpio.gz"
 need_depmod
@@ -40,38 +41,9 @@ done | sort -u | while read -r f; do
 	cp "$f" "$root$rel"
 done
 
-# copy_bin FILE DEST: an aarch64 program and the shared libraries it needs,
-# found from its NEEDED entries (recursively) in the cross library paths.
+# The aarch64 programs with their shared libraries (copy_bin, elfcopy.sh),
+# found in the cross library paths.
 libdirs="/usr/lib/aarch64-linux-gnu /lib/aarch64-linux-gnu /usr/aarch64-linux-gnu/lib"
-copy_libs() {
-	for lib in $(aarch64-linux-gnu-readelf -d "$1" 2>/dev/null |
-	    sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-		[ -e "$root/lib/$lib" ] && continue
-		found=
-		for d in $libdirs; do
-			if [ -e "$d/$lib" ]; then found=$d/$lib; break; fi
-		done
-		[ -n "$found" ] || bed_die "$lib (needed by $1) not found in $libdirs"
-		cp -L "$found" "$root/lib/$lib"
-		copy_libs "$found"
-	done
-}
-copy_bin() {
-	cp "$1" "$root$2"
-	copy_libs "$1"
-	interp=$(aarch64-linux-gnu-readelf -l "$1" 2>/dev/null |
-	    sed -n 's/.*\[Requesting program interpreter: \(.*\)\]/\1/p')
-	if [ -n "$interp" ] && [ ! -e "$root$interp" ]; then
-		mkdir -p "$root$(dirname "$interp")"
-		for d in $libdirs; do
-			if [ -e "$d/$(basename "$interp")" ]; then
-				cp -L "$d/$(basename "$interp")" "$root$interp"
-				break
-			fi
-		done
-		[ -e "$root$interp" ] || bed_die "interpreter $interp of $1 not found"
-	fi
-}
 if [ -e "$ARINGVM" ]; then
 	copy_bin "$ARINGVM" /rv/ringvm
 	# ringvm finds ringvm-init beside itself.
